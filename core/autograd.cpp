@@ -1,0 +1,195 @@
+#include "core/autograd.h"
+
+#include <atomic>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
+
+namespace ag {
+
+namespace {
+std::atomic<int64_t> live_nodes{0};
+thread_local bool grad_mode = true;
+}  // namespace
+
+// ---- Node ---------------------------------------------------------------------------------------
+
+Node::Node(std::string name, std::vector<Edge> inputs, BackwardFn backward)
+    : name_(std::move(name)), inputs_(std::move(inputs)), backward_(std::move(backward)) {
+  ++live_nodes;
+}
+
+Node::~Node() {
+  --live_nodes;
+  // Destroying the head of a 100,000-op chain would otherwise destroy its input, which destroys its
+  // input, ... one stack frame per node. Instead, steal the inputs of every node that is about to
+  // die (we hold its last reference) onto an explicit stack, so each dies with no inputs left.
+  std::vector<std::shared_ptr<Node>> doomed;
+  for (Edge& e : inputs_)
+    if (e.node) doomed.push_back(std::move(e.node));
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    if (n.use_count() == 1) {
+      for (Edge& e : n->inputs_)
+        if (e.node) doomed.push_back(std::move(e.node));
+    }
+  }
+}
+
+int64_t Node::live_count() { return live_nodes.load(); }
+
+// ---- recording ----------------------------------------------------------------------------------
+
+Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn backward) {
+  if (!grad_mode) return output;
+  bool any_requires_grad = false;
+  for (const Tensor& x : inputs) any_requires_grad |= x.defined() && x.requires_grad();
+  if (!any_requires_grad) return output;
+
+  check(output.defined() && output.grad_fn() == nullptr,
+        "record({}): the output must be a fresh tensor made by the op", name);
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const Tensor& x : inputs) {
+    check(!output.is_same(x), "record({}): the output is one of the inputs; return a new tensor", name);
+    Edge e;
+    if (x.defined()) {
+      e.shape = x.shape();
+      if (x.grad_fn()) e.node = x.grad_fn();
+      else if (x.requires_grad()) e.leaf = x.impl_ptr();
+    }
+    edges.push_back(std::move(e));
+  }
+  output.impl()->grad_fn = std::make_shared<Node>(std::move(name), std::move(edges), std::move(backward));
+  output.impl()->requires_grad = true;
+  return output;
+}
+
+// ---- the engine ---------------------------------------------------------------------------------
+
+namespace {
+
+// Brings a gradient to the shape of the input it belongs to: an op on broadcast inputs returns
+// gradients of the broadcast (output) shape; summing over the broadcast dims undoes that.
+Tensor to_input_shape(const Tensor& g, const Shape& shape, const Node& node, size_t input) {
+  if (g.shape() == shape) return g;
+  Tensor reduced = sum_to(g, shape);
+  check(reduced.shape() == shape, "{} (backward): gradient of input {} has shape {}, expected {}",
+        node.name(), input, g.shape(), shape);
+  return reduced;
+}
+
+void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
+  if (!leaf.grad.defined()) {
+    // Adopt the buffer when nobody else can see it; otherwise copy, so that the leaf's gradient
+    // never aliases another tensor (a later += would change both).
+    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
+    leaf.grad = sole_owner ? g : g.clone();
+  } else {
+    leaf.grad.add_(g);
+  }
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
+  check(root.defined(), "backward: called on an undefined tensor");
+  check(root.requires_grad(),
+        "backward: the tensor of shape {} does not require grad (none of the tensors it was made "
+        "from requires grad, or it was made under NoGradGuard)", root.shape());
+  Tensor grad = grad_output;
+  if (!grad.defined()) {
+    check(root.numel() == 1,
+          "backward: the tensor of shape {} is not a scalar; pass its upstream gradient, "
+          "x.backward(grad), or reduce it first (e.g. ag::sum)", root.shape());
+    grad = ones(root.shape());
+  }
+  check(grad.shape() == root.shape(), "backward: gradient of shape {} for a tensor of shape {}",
+        grad.shape(), root.shape());
+
+  NoGradGuard no_grad;  // backward runs the ops' math without recording it (no double backward)
+  if (root.is_leaf()) {
+    accumulate_into_leaf(*root.impl(), grad);
+    return;
+  }
+
+  // 1. Count, for every node reachable from the root, how many edges point at it. Iterative DFS:
+  //    a BiLSTM over a long review makes graphs far deeper than the call stack.
+  std::unordered_map<Node*, int64_t> dependencies{{root.grad_fn().get(), 0}};
+  std::vector<Node*> stack{root.grad_fn().get()};
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    for (const Edge& e : node->inputs())
+      if (e.node) {
+        auto [it, first_visit] = dependencies.try_emplace(e.node.get(), 0);
+        ++it->second;
+        if (first_visit) stack.push_back(e.node.get());
+      }
+  }
+
+  // 2. Kahn's algorithm: a node runs once every node that uses its output has handed it a gradient,
+  //    so each node's gradient is complete (summed over all uses) before it runs.
+  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), grad}};
+  std::vector<std::shared_ptr<Node>> ready{root.grad_fn()};
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    check(node->alive(),
+          "backward: the graph through '{}' was freed by an earlier backward(); pass retain_graph = "
+          "true to the first backward() to run backward twice", node->name());
+    auto slot = pending.find(node.get());
+    Tensor g = slot != pending.end() ? std::move(slot->second) : Tensor();
+    if (slot != pending.end()) pending.erase(slot);
+
+    Grads grads(node->inputs().size());
+    if (g.defined()) {  // a node whose uses all gave "no gradient" passes none on
+      try {
+        grads = node->backward_(g);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{} (backward): {}", node->name(), e.what()));
+      }
+      check(grads.size() == node->inputs().size(), "{} (backward): returned {} gradients for {} inputs",
+            node->name(), grads.size(), node->inputs().size());
+    }
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const Edge& e = node->inputs()[i];
+      Tensor gi = std::move(grads[i]);
+      if (gi.defined() && (e.node || e.leaf)) gi = to_input_shape(gi, e.shape, *node, i);
+      if (e.node) {
+        if (gi.defined()) {
+          Tensor& acc = pending[e.node.get()];
+          acc = acc.defined() ? acc + gi : gi;
+        }
+        if (--dependencies[e.node.get()] == 0) ready.push_back(e.node);
+      } else if (e.leaf && gi.defined()) {
+        accumulate_into_leaf(*e.leaf, std::move(gi));
+      }
+    }
+    if (!retain_graph) {  // free what this node saved as soon as it has run
+      node->backward_ = nullptr;
+      node->inputs_.clear();
+    }
+  }
+}
+
+// ---- saved tensors and grad mode ----------------------------------------------------------------
+
+const Tensor& Saved::operator*() const {
+  if (data_.defined())
+    check(data_.version() == version_,
+          "a tensor of shape {} saved for backward was modified in place (version {} -> {}); an "
+          "in-place op (an optimizer step, fill_, masked_fill_...) ran between forward and backward",
+          data_.shape(), version_, data_.version());
+  return data_;
+}
+
+bool grad_enabled() { return grad_mode; }
+
+NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
+NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+}  // namespace ag

@@ -1,0 +1,90 @@
+#pragma once
+// The tape: record() attaches a backward node to an op's output; Tensor::backward() walks the nodes
+// in reverse topological order, iteratively, and hands each input its gradient.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ag {
+
+/// One gradient per input of an op; an undefined Tensor means "no gradient for this input".
+using Grads = std::vector<Tensor>;
+/// Maps the gradient of an op's output to the gradients of its inputs. A gradient may have the
+/// broadcast shape of the output: the engine sums it back to the input's shape.
+using BackwardFn = std::function<Grads(const Tensor& grad_output)>;
+
+/// Where an input's gradient goes: the node that made it, or the leaf that accumulates it.
+struct Edge {
+  std::shared_ptr<Node> node;         // input made by an op
+  std::shared_ptr<TensorImpl> leaf;   // input is a leaf that requires grad
+  Shape shape;                        // the input's shape (gradients are reduced to it)
+};
+
+/// A recorded op on the tape: its name, where its inputs' gradients go, and its backward function.
+class Node {
+ public:
+  Node(std::string name, std::vector<Edge> inputs, BackwardFn backward);
+  ~Node();  // tears down long chains iteratively (a recursive teardown overflows the stack)
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::vector<Edge>& inputs() const { return inputs_; }
+  /// False once a backward() without retain_graph has run through this node and freed it.
+  bool alive() const { return static_cast<bool>(backward_); }
+
+  /// Number of Node objects alive in the process (leak tests).
+  static int64_t live_count();
+
+ private:
+  friend void run_backward(const Tensor&, const Tensor&, bool);
+  std::string name_;
+  std::vector<Edge> inputs_;
+  BackwardFn backward_;
+};
+
+/// Records `output = name(inputs)` on the tape and returns `output`, now carrying a grad_fn, when
+/// grad mode is on and some input requires grad; otherwise returns `output` untouched. The backward
+/// function must capture only detached data (Saved below), never a tensor that points back at its
+/// own node. This is how every op in attograd, and a user's own op, joins autograd.
+Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn backward);
+
+/// Computes gradients of `root` (torch.autograd.backward); the engine behind Tensor::backward.
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+/// A tensor saved for backward: the detached data plus the storage version it had when saved.
+/// Reading it (operator* / ->) raises ag::Error if an in-place op has changed it since, so an
+/// in-place write between forward and backward can never give a silently wrong gradient.
+class Saved {
+ public:
+  Saved() = default;
+  explicit Saved(const Tensor& t) : data_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
+  const Tensor& operator*() const;
+  const Tensor* operator->() const { return &**this; }
+
+ private:
+  Tensor data_;
+  uint64_t version_ = 0;
+};
+
+/// True while operations are recorded (the default); see NoGradGuard.
+bool grad_enabled();
+
+/// Turns recording off in this thread for its lifetime (torch.no_grad()); guards nest.
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace ag

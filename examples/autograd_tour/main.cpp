@@ -1,0 +1,2 @@
+#include "core/core.h"
+int main() { return 0; }
