@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ int64_t numel(const Shape& shape);
 
 /// "(2, 3)"; a scalar is "()".
 std::string to_string(const Shape& shape);
+
+inline std::ostream& operator<<(std::ostream& os, const Shape& shape) { return os << to_string(shape); }
 
 /// Row-major strides in elements: strides(2, 3, 4) = (12, 4, 1).
 std::vector<int64_t> strides_of(const Shape& shape);

@@ -174,8 +174,14 @@ Tensor& Tensor::set(std::initializer_list<int64_t> index, float value) {
 
 // ---- IntTensor ----------------------------------------------------------------------------------
 
-IntTensor::IntTensor(Shape shape, int64_t fill)
-    : data_(std::make_shared<std::vector<int64_t>>(ag::numel(shape), fill)), shape_(std::move(shape)) {}
+IntTensor::IntTensor(Shape shape)
+    : data_(std::make_shared<std::vector<int64_t>>(ag::numel(shape), 0)), shape_(std::move(shape)) {}
+
+IntTensor IntTensor::full(Shape shape, int64_t value) {
+  IntTensor t(std::move(shape));
+  std::fill(t.data_->begin(), t.data_->end(), value);
+  return t;
+}
 
 IntTensor::IntTensor(std::vector<int64_t> values, Shape shape) : shape_(std::move(shape)) {
   check(static_cast<int64_t>(values.size()) == ag::numel(shape_), "IntTensor: {} values for shape {}",

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -108,8 +109,12 @@ struct TensorImpl {
 class IntTensor {
  public:
   IntTensor() : IntTensor(Shape{0}) {}
-  explicit IntTensor(Shape shape, int64_t fill = 0);
+  /// Zeros of the given shape.
+  explicit IntTensor(Shape shape);
+  /// `values` in row-major order; values.size() must equal numel(shape).
   IntTensor(std::vector<int64_t> values, Shape shape);
+  /// Every element `value` (a named factory: IntTensor({2, 3}, {7}) would read as values).
+  static IntTensor full(Shape shape, int64_t value);
 
   const Shape& shape() const { return shape_; }
   int64_t dim() const { return shape_.rank(); }
@@ -155,6 +160,8 @@ Tensor normal(Shape shape, float mean, float std, Generator& gen);
 /// Readable text of a tensor: values (elided past 6 per dim), shape and grad state.
 std::string to_string(const Tensor& x);
 std::string to_string(const IntTensor& x);
+inline std::ostream& operator<<(std::ostream& os, const Tensor& x) { return os << to_string(x); }
+inline std::ostream& operator<<(std::ostream& os, const IntTensor& x) { return os << to_string(x); }
 
 // --- memory accounting (leak tests) ---------------------------------------------------------
 /// Bytes of float storage alive right now.

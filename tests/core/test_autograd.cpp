@@ -1,0 +1,168 @@
+// The engine: leaves, accumulation, retain_graph, NoGradGuard, error messages.
+#include <gtest/gtest.h>
+
+#include "core/core.h"
+
+namespace {
+
+using ag::Tensor;
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ag::Error& e) {
+    return e.what();
+  }
+  return "(no ag::Error raised)";
+}
+
+TEST(Autograd, SimpleChainRule) {
+  // y = sum(x * x + 3x) -> dy/dx = 2x + 3
+  Tensor x = ag::from_data({1, -2, 0.5f}, {3}).requires_grad_();
+  Tensor y = ag::sum(x * x + 3.0f * x);
+  EXPECT_FALSE(y.is_leaf());
+  EXPECT_TRUE(y.requires_grad());
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{5, -1, 4}));
+}
+
+TEST(Autograd, GradientsAccumulateAcrossBackwardCallsUntilZeroGrad) {
+  Tensor x = ag::from_data({2}, {1}).requires_grad_();
+  ag::sum(x * 3.0f).backward();
+  ag::sum(x * 3.0f).backward();
+  EXPECT_EQ(x.grad().item(), 6.0f);
+  x.zero_grad();
+  EXPECT_FALSE(x.grad().defined());
+  ag::sum(x * 3.0f).backward();
+  EXPECT_EQ(x.grad().item(), 3.0f);
+}
+
+TEST(Autograd, DiamondSumsBothPaths) {
+  // a used twice: z = a*b + a  ->  dz/da = b + 1
+  Tensor a = ag::from_data({1, 2}, {2}).requires_grad_();
+  Tensor b = ag::from_data({3, 4}, {2}).requires_grad_();
+  Tensor z = ag::sum(a * b + a);
+  z.backward();
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{4, 5}));
+  EXPECT_EQ(b.grad().to_vector(), (std::vector<float>{1, 2}));
+}
+
+TEST(Autograd, LeafGradientNeverAliasesAnotherTensor) {
+  // add's backward hands the same dy to both inputs; the two leaves must not share a buffer.
+  Tensor a = ag::ones({3}).requires_grad_(), b = ag::ones({3}).requires_grad_();
+  (a + b).backward(ag::ones({3}));
+  EXPECT_NE(a.grad().storage(), b.grad().storage());
+  ag::sum(a * 5.0f).backward();
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{6, 6, 6}));
+  EXPECT_EQ(b.grad().to_vector(), (std::vector<float>{1, 1, 1}));
+}
+
+TEST(Autograd, BackwardWithUpstreamGradient) {
+  Tensor x = ag::from_data({1, 2}, {2}).requires_grad_();
+  Tensor y = x * 2.0f;
+  y.backward(ag::from_data({10, 100}, {2}));
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{20, 200}));
+}
+
+TEST(Autograd, RetainGraphAllowsASecondBackward) {
+  Tensor x = ag::from_data({1}, {1}).requires_grad_();
+  Tensor y = ag::sum(ag::exp(x));
+  y.backward({}, /*retain_graph=*/true);
+  y.backward();
+  EXPECT_FLOAT_EQ(x.grad().item(), 2 * std::exp(1.0f));
+  const std::string msg = message_of([&] { y.backward(); });
+  EXPECT_NE(msg.find("freed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("retain_graph"), std::string::npos) << msg;
+}
+
+TEST(Autograd, NoGradGuardRecordsNothing) {
+  Tensor x = ag::ones({2}).requires_grad_();
+  {
+    ag::NoGradGuard guard;
+    EXPECT_FALSE(ag::grad_enabled());
+    {
+      ag::NoGradGuard nested;
+    }
+    EXPECT_FALSE(ag::grad_enabled());
+    Tensor y = x * 2.0f;
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_EQ(y.grad_fn(), nullptr);
+  }
+  EXPECT_TRUE(ag::grad_enabled());
+  EXPECT_TRUE((x * 2.0f).requires_grad());
+}
+
+TEST(Autograd, DetachCutsTheGraph) {
+  Tensor x = ag::ones({2}).requires_grad_();
+  Tensor y = (x * 2.0f).detach();
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_TRUE(y.is_leaf());
+  Tensor z = ag::sum(y * x);
+  z.backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{2, 2}));  // only the direct path
+}
+
+TEST(Autograd, ConstantsGetNoGradient) {
+  Tensor w = ag::ones({2}).requires_grad_();
+  Tensor c = ag::full({2}, 3.0f);
+  ag::sum(w * c).backward();
+  EXPECT_FALSE(c.grad().defined());
+  EXPECT_EQ(w.grad().to_vector(), (std::vector<float>{3, 3}));
+}
+
+TEST(Autograd, BackwardFromALeaf) {
+  Tensor x = ag::ones({1}).requires_grad_();
+  x.backward();
+  EXPECT_EQ(x.grad().item(), 1.0f);
+}
+
+TEST(AutogradErrors, NonScalarWithoutUpstreamGradient) {
+  Tensor x = ag::ones({2, 3}).requires_grad_();
+  Tensor y = x * 2.0f;
+  const std::string msg = message_of([&] { y.backward(); });
+  EXPECT_NE(msg.find("not a scalar"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(2, 3)"), std::string::npos) << msg;
+}
+
+TEST(AutogradErrors, TensorThatNeedsNoGrad) {
+  Tensor y = ag::ones({1}) * 2.0f;
+  const std::string msg = message_of([&] { y.backward(); });
+  EXPECT_NE(msg.find("does not require grad"), std::string::npos) << msg;
+}
+
+TEST(AutogradErrors, UpstreamGradientOfTheWrongShape) {
+  Tensor x = ag::ones({2}).requires_grad_();
+  Tensor y = x * 2.0f;
+  const std::string msg = message_of([&] { y.backward(ag::ones({3})); });
+  EXPECT_NE(msg.find("(3)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(2)"), std::string::npos) << msg;
+}
+
+TEST(AutogradErrors, RequiresGradOnANonLeafAndInPlaceOnAParameter) {
+  Tensor x = ag::ones({2}).requires_grad_();
+  Tensor y = x * 2.0f;
+  EXPECT_THROW(y.requires_grad_(), ag::Error);
+  const std::string msg = message_of([&] { x.add_(ag::ones({2})); });
+  EXPECT_NE(msg.find("NoGradGuard"), std::string::npos) << msg;
+  ag::NoGradGuard guard;  // as an optimizer step does
+  x.add_(ag::ones({2}));
+  EXPECT_EQ(x.to_vector(), (std::vector<float>{2, 2}));
+}
+
+TEST(AutogradErrors, ElementwiseShapeMismatchNamesOpAndShapes) {
+  const std::string msg = message_of([] { ag::add(ag::ones({2, 3}), ag::ones({4})); });
+  EXPECT_NE(msg.find("add"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(2, 3)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(4)"), std::string::npos) << msg;
+  EXPECT_NE(message_of([] { ag::mul(ag::ones({2, 3}), ag::ones({3, 2})); }).find("mul"), std::string::npos);
+}
+
+TEST(AutogradErrors, ReduceBadDimNamesOp) {
+  const std::string msg = message_of([] { ag::sum(ag::ones({2, 3}), {2}); });
+  EXPECT_NE(msg.find("sum"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dim 2"), std::string::npos) << msg;
+  EXPECT_NE(message_of([] { ag::max(ag::ones({2, 3}), -3); }).find("max"), std::string::npos);
+  EXPECT_NE(message_of([] { ag::expand(ag::ones({2, 3}), {3, 3}); }).find("expand"), std::string::npos);
+}
+
+}  // namespace

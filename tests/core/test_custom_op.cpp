@@ -1,0 +1,91 @@
+// User-defined ops: custom_op (torch.autograd.Function) and record(); gradcheck catches wrong ones.
+#include <gtest/gtest.h>
+
+#include "core/core.h"
+
+namespace {
+
+using ag::Tensor;
+
+// y = x^3;  dx = dy * 3 x^2
+Tensor cube(const Tensor& x) {
+  return ag::custom_op(
+      "cube", {x}, [](const std::vector<Tensor>& in) { return in[0] * in[0] * in[0]; },
+      [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+        return ag::Grads{dy * 3.0f * in[0] * in[0]};
+      });
+}
+
+// A deliberately wrong backward: dx = dy * 2 x^2.
+Tensor wrong_cube(const Tensor& x) {
+  return ag::custom_op(
+      "wrong_cube", {x}, [](const std::vector<Tensor>& in) { return in[0] * in[0] * in[0]; },
+      [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+        return ag::Grads{dy * 2.0f * in[0] * in[0]};
+      });
+}
+
+// z = x * y + y, written with record() directly; dx = dz * y, dy = dz * (x + 1)
+Tensor fused_mul_add(const Tensor& x, const Tensor& y) {
+  Tensor z = ag::empty(x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) z.data()[i] = x.data()[i] * y.data()[i] + y.data()[i];
+  return ag::record("fused_mul_add", {x, y}, z, [sx = ag::Saved(x), sy = ag::Saved(y)](const Tensor& dz) {
+    return ag::Grads{dz * *sy, dz * (*sx + 1.0f)};
+  });
+}
+
+TEST(CustomOp, ForwardAndGradcheck) {
+  Tensor x = ag::from_data({0.5f, -1.0f, 2.0f}, {3}).requires_grad_();
+  EXPECT_EQ(cube(x).to_vector(), (std::vector<float>{0.125f, -1.0f, 8.0f}));
+  EXPECT_EQ(cube(x).grad_fn()->name(), "cube");
+  auto r = ag::gradcheck([](const std::vector<Tensor>& in) { return cube(in[0]); }, {x});
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+TEST(CustomOp, RecordDirectly) {
+  ag::Generator gen(1);
+  Tensor x = ag::randn({2, 3}, gen).requires_grad_(), y = ag::randn({2, 3}, gen).requires_grad_();
+  auto r = ag::gradcheck([](const std::vector<Tensor>& in) { return fused_mul_add(in[0], in[1]); }, {x, y});
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+TEST(CustomOp, GradcheckReportsTheWorstElement) {
+  // The error x^2 |w| is below tolerance at 0.01 and -0.02 and far above it at 3.
+  Tensor x = ag::from_data({0.01f, -0.02f, 3.0f}, {3}).requires_grad_();
+  auto r = ag::gradcheck([](const std::vector<Tensor>& in) { return wrong_cube(in[0]); }, {x});
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.input, 0);
+  EXPECT_EQ(r.index, 2);
+  EXPECT_NE(r.message.find("analytic"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("numeric"), std::string::npos) << r.message;
+}
+
+TEST(CustomOp, InPlaceChangeOfAnInputIsCaught) {
+  Tensor x = ag::from_data({1, 2}, {2}).requires_grad_();
+  Tensor c = ag::from_data({3, 4}, {2});
+  Tensor loss = ag::sum(ag::custom_op(
+      "scale", {x, c}, [](const std::vector<Tensor>& in) { return in[0] * in[1]; },
+      [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) { return ag::Grads{dy * in[1], Tensor()}; }));
+  c.fill_(0.0f);
+  try {
+    loss.backward();
+    FAIL() << "expected an ag::Error";
+  } catch (const ag::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("scale"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CustomOp, WrongNumberOfGradientsIsAnError) {
+  Tensor x = ag::ones({2}).requires_grad_();
+  Tensor y = ag::custom_op(
+      "bad", {x}, [](const std::vector<Tensor>& in) { return in[0] * 2.0f; },
+      [](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) { return ag::Grads{dy, dy}; });
+  try {
+    ag::sum(y).backward();
+    FAIL() << "expected an ag::Error";
+  } catch (const ag::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
