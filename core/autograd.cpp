@@ -76,10 +76,14 @@ namespace {
 // gradients of the broadcast (output) shape; summing over the broadcast dims undoes that.
 Tensor to_input_shape(const Tensor& g, const Shape& shape, const Node& node, size_t input) {
   if (g.shape() == shape) return g;
-  Tensor reduced = sum_to(g, shape);
-  check(reduced.shape() == shape, "{} (backward): gradient of input {} has shape {}, expected {}",
+  bool reducible = g.dim() >= shape.rank();
+  for (int64_t d = 0; reducible && d < shape.rank(); ++d) {
+    const int64_t gd = g.shape()[g.dim() - shape.rank() + d];
+    reducible = shape[d] == gd || shape[d] == 1;
+  }
+  check(reducible, "{} (backward): gradient of input {} has shape {}, which does not reduce to the input's shape {}",
         node.name(), input, g.shape(), shape);
-  return reduced;
+  return sum_to(g, shape);
 }
 
 void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {

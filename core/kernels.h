@@ -2,6 +2,8 @@
 // Elementwise loop helpers shared by the ops: map one tensor, zip two of the same shape, and the
 // broadcasting binary loop. Each returns a fresh tensor and records nothing.
 
+#include <algorithm>
+
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "core/threads.h"

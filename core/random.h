@@ -22,7 +22,8 @@ class Generator {
   /// Claims n positions of the stream and returns the first; fill element i from position base + i.
   uint64_t advance(uint64_t n) {
     const uint64_t base = offset_;
-    offset_ += (n + 3) / 4 * 4;  // whole Philox blocks, so later draws never share one
+    offset_ += (n + 3) / 4 * 4;  // whole Philox blocks: from an offset that is a multiple of 4 (the
+                                 // default), no two draws share a block
     return base;
   }
 

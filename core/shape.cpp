@@ -28,8 +28,9 @@ std::vector<int64_t> strides_of(const Shape& shape) {
   return strides;
 }
 
-int64_t normalize_dim(int64_t dim, int64_t rank, const char* op) {
-  check(dim >= -rank && dim < rank, "{}: dim {} is out of range for a tensor of rank {}", op, dim, rank);
+int64_t normalize_dim(int64_t dim, const Shape& shape, const char* op) {
+  const int64_t rank = shape.rank();
+  check(dim >= -rank && dim < rank, "{}: dim {} is out of range for a tensor of shape {}", op, dim, shape);
   return dim < 0 ? dim + rank : dim;
 }
 

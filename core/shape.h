@@ -29,8 +29,9 @@ inline std::ostream& operator<<(std::ostream& os, const Shape& shape) { return o
 /// Row-major strides in elements: strides(2, 3, 4) = (12, 4, 1).
 std::vector<int64_t> strides_of(const Shape& shape);
 
-/// Maps a possibly negative dim (-1 = last) into [0, rank); raises ag::Error naming `op` if out of range.
-int64_t normalize_dim(int64_t dim, int64_t rank, const char* op);
+/// Maps a possibly negative dim (-1 = last) of a tensor of `shape` into [0, rank); raises ag::Error
+/// naming `op` and the shape if it is out of range.
+int64_t normalize_dim(int64_t dim, const Shape& shape, const char* op);
 
 /// NumPy broadcast of two shapes (torch.broadcast_shapes); raises ag::Error naming `op` if incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);

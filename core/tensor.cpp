@@ -64,7 +64,7 @@ TensorImpl& Tensor::checked_impl(const char* what) const {
 }
 
 const Shape& Tensor::shape() const { return checked_impl("shape").shape; }
-int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, shape(), "size")]; }
 int64_t Tensor::numel() const { return ag::numel(shape()); }
 float* Tensor::data() const { return checked_impl("data").storage->data(); }
 const std::shared_ptr<Storage>& Tensor::storage() const { return checked_impl("storage").storage; }
@@ -189,7 +189,7 @@ IntTensor::IntTensor(std::vector<int64_t> values, Shape shape) : shape_(std::mov
   data_ = std::make_shared<std::vector<int64_t>>(std::move(values));
 }
 
-int64_t IntTensor::size(int64_t d) const { return shape_[normalize_dim(d, dim(), "size")]; }
+int64_t IntTensor::size(int64_t d) const { return shape_[normalize_dim(d, shape_, "size")]; }
 
 int64_t IntTensor::item() const {
   check(numel() == 1, "item: the IntTensor of shape {} has {} elements, not one", shape_, numel());

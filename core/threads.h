@@ -23,7 +23,8 @@ void init_threads_once();
 
 /// Runs f(begin, end) over [0, n) split into one contiguous range per thread (static schedule, so
 /// a given thread count always makes the same split). Runs inline when n < grain, when one thread
-/// is set, or when already inside a parallel region.
+/// is set, or when already inside a parallel region. f must not throw (an exception leaving an
+/// OpenMP region terminates the program): validate inputs with ag::check before the loop.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& f) {
   detail::init_threads_once();

@@ -62,9 +62,10 @@ void sum_middle(const float* x, float* out, int64_t outer, int64_t n, int64_t in
 }
 
 // Sorted, unique, non-negative dims; an empty list means every dim.
-std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t rank, const char* op) {
+std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, const Shape& shape, const char* op) {
+  const int64_t rank = shape.rank();
   std::vector<int64_t> out;
-  for (int64_t d : dims) out.push_back(normalize_dim(d, rank, op));
+  for (int64_t d : dims) out.push_back(normalize_dim(d, shape, op));
   std::sort(out.begin(), out.end());
   check(std::adjacent_find(out.begin(), out.end()) == out.end(), "{}: a dim appears twice in the list", op);
   if (dims.empty())
@@ -111,7 +112,7 @@ Shape keep_dims(Shape shape, const std::vector<int64_t>& dims) {
 
 // y = sum over dims of x;  dx = dy broadcast back over the summed dims
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  const std::vector<int64_t> ds = normalize_dims(dims, x.dim(), "sum");
+  const std::vector<int64_t> ds = normalize_dims(dims, x.shape(), "sum");
   Tensor y = sum_keepdim(x.detach(), ds);
   if (!keepdim) y = y.reshape(drop_dims(x.shape(), ds));
   return record("sum", {x}, y, [shape = x.shape(), kept = keep_dims(x.shape(), ds)](const Tensor& dy) {
@@ -123,7 +124,7 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 
 // y = sum(x) / count;  composed from sum and a scalar multiply (dx = dy / count, broadcast)
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  const std::vector<int64_t> ds = normalize_dims(dims, x.dim(), "mean");
+  const std::vector<int64_t> ds = normalize_dims(dims, x.shape(), "mean");
   int64_t count = 1;
   for (int64_t d : ds) count *= x.shape()[d];
   check(count > 0, "mean: the reduced dims of shape {} hold no elements", x.shape());
@@ -156,7 +157,7 @@ void max_middle(const float* x, float* values, int64_t* indices, int64_t outer, 
 
 // y = max_k x[.., k, ..];  dx = dy at the position of each max, 0 elsewhere
 MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
-  const int64_t d = normalize_dim(dim, x.dim(), "max");
+  const int64_t d = normalize_dim(dim, x.shape(), "max");
   const int64_t n = x.shape()[d];
   check(n > 0, "max: dim {} of shape {} is empty", dim, x.shape());
   int64_t outer = 1, inner = 1;
