@@ -95,6 +95,16 @@ struct BroadcastCase {
   Shape a, b, out;
 };
 
+// "2x1x3x4_with_2x1x3x1", so ctest lists each pair by its shapes.
+std::string case_name(const ::testing::TestParamInfo<BroadcastCase>& info) {
+  auto dims = [](const Shape& s) {
+    std::string out = s.empty() ? "scalar" : "";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? "x" : "") + std::to_string(s[i]);
+    return out;
+  };
+  return dims(info.param.a) + "_with_" + dims(info.param.b);
+}
+
 class BroadcastTable : public ::testing::TestWithParam<BroadcastCase> {};
 
 TEST_P(BroadcastTable, ShapesAndGradients) {
@@ -124,7 +134,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BroadcastCase{{1}, {5, 4}, {5, 4}}, BroadcastCase{{4, 1}, {1, 4}, {4, 4}},
                       BroadcastCase{{2, 3, 4}, {4}, {2, 3, 4}}, BroadcastCase{{}, {2, 3}, {2, 3}},
                       BroadcastCase{{2, 1, 4}, {3, 1}, {2, 3, 4}}, BroadcastCase{{3, 1, 5}, {1, 4, 1}, {3, 4, 5}},
-                      BroadcastCase{{2, 3}, {2, 3}, {2, 3}}, BroadcastCase{{1, 3, 1, 2}, {2, 1, 4, 1}, {2, 3, 4, 2}}));
+                      BroadcastCase{{2, 3}, {2, 3}, {2, 3}}, BroadcastCase{{1, 3, 1, 2}, {2, 1, 4, 1}, {2, 3, 4, 2}}),
+    case_name);
 
 TEST(Elementwise, BroadcastValues) {
   Tensor col = ag::from_data({1, 2}, {2, 1}), row = ag::from_data({10, 20, 30}, {1, 3});
