@@ -99,7 +99,10 @@ struct BroadcastCase {
 std::string case_name(const ::testing::TestParamInfo<BroadcastCase>& info) {
   auto dims = [](const Shape& s) {
     std::string out = s.empty() ? "scalar" : "";
-    for (size_t i = 0; i < s.size(); ++i) out += (i ? "x" : "") + std::to_string(s[i]);
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i) out += 'x';
+      out += std::to_string(s[i]);
+    }
     return out;
   };
   return dims(info.param.a) + "_with_" + dims(info.param.b);
