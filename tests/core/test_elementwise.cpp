@@ -94,6 +94,7 @@ TEST(Elementwise, ScalarOpsAndOperators) {
 struct BroadcastCase {
   Shape a, b, out;
 };
+void PrintTo(const BroadcastCase& c, std::ostream* os) { *os << c.a << " with " << c.b << " -> " << c.out; }
 
 // "2x1x3x4_with_2x1x3x1", so ctest lists each pair by its shapes.
 std::string case_name(const ::testing::TestParamInfo<BroadcastCase>& info) {
