@@ -116,6 +116,15 @@ TEST(Autograd, BackwardFromALeaf) {
   EXPECT_EQ(x.grad().item(), 1.0f);
 }
 
+TEST(Autograd, ReshapeAndCloneGradcheck) {
+  ag::Generator gen(3);
+  Tensor x = ag::uniform({2, 3, 4}, -1.0f, 1.0f, gen).requires_grad_();
+  auto r = ag::gradcheck([](const std::vector<Tensor>& in) { return ag::tanh(in[0].reshape({4, -1})); }, {x});
+  EXPECT_TRUE(r.ok) << "reshape: " << r.message;
+  r = ag::gradcheck([](const std::vector<Tensor>& in) { return in[0].clone() * in[0]; }, {x});
+  EXPECT_TRUE(r.ok) << "clone: " << r.message;
+}
+
 TEST(AutogradErrors, NonScalarWithoutUpstreamGradient) {
   Tensor x = ag::ones({2, 3}).requires_grad_();
   Tensor y = x * 2.0f;
