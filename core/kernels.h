@@ -3,6 +3,7 @@
 // broadcasting binary loop. Each returns a fresh tensor and records nothing.
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/shape.h"
 #include "core/tensor.h"
@@ -12,6 +13,13 @@ namespace ag::kernels {
 
 /// Elements per thread below which a loop is not worth splitting across threads.
 inline constexpr int64_t kGrain = 1 << 15;
+
+/// 1 / (1 + e^-v) without overflow for large |v| (sigmoid and BCE-with-logits share it).
+inline float stable_sigmoid(float v) {
+  if (v >= 0) return 1.0f / (1.0f + std::exp(-v));
+  const float e = std::exp(v);
+  return e / (1.0f + e);
+}
 
 /// y[i] = f(x[i]).
 template <class F>

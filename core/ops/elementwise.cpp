@@ -126,18 +126,9 @@ Tensor tanh(const Tensor& x) {
   });
 }
 
-namespace {
-// 1 / (1 + e^-v) without overflow for large |v|.
-inline float stable_sigmoid(float v) {
-  if (v >= 0) return 1.0f / (1.0f + std::exp(-v));
-  const float e = std::exp(v);
-  return e / (1.0f + e);
-}
-}  // namespace
-
 // y = 1 / (1 + e^-x);  dx = dy * y * (1 - y)
 Tensor sigmoid(const Tensor& x) {
-  Tensor y = kernels::map(x, stable_sigmoid);
+  Tensor y = kernels::map(x, kernels::stable_sigmoid);
   return record("sigmoid", {x}, y, [sy = Saved(y)](const Tensor& dy) {
     return Grads{kernels::zip(dy, *sy, [](float g, float yv) { return g * yv * (1.0f - yv); })};
   });

@@ -141,17 +141,6 @@ Tensor cross_entropy(const Tensor& logits, const IntTensor& targets, int64_t ign
 
 // ---- binary cross-entropy with logits -----------------------------------------------------------
 
-namespace {
-
-// 1 / (1 + e^-v) without overflow for large |v|.
-inline float stable_sigmoid(float v) {
-  if (v >= 0) return 1.0f / (1.0f + std::exp(-v));
-  const float e = std::exp(v);
-  return e / (1.0f + e);
-}
-
-}  // namespace
-
 // loss = reduce(max(x, 0) - x * t + log(1 + exp(-|x|)));  dx = (sigmoid(x) - t) * dloss, dt = -x * dloss
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
   check(logits.shape() == targets.shape(),
@@ -181,7 +170,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                   float* pdt = need_t ? dt.data() : nullptr;
                   parallel_for(n, kernels::kGrain, [&](int64_t i0, int64_t i1) {
                     for (int64_t i = i0; i < i1; ++i) {
-                      if (pdx) pdx[i] = (stable_sigmoid(px[i]) - pt[i]) * g[i];
+                      if (pdx) pdx[i] = (kernels::stable_sigmoid(px[i]) - pt[i]) * g[i];
                       if (pdt) pdt[i] = -px[i] * g[i];
                     }
                   });

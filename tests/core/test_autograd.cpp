@@ -1,20 +1,14 @@
 // The engine: leaves, accumulation, retain_graph, NoGradGuard, error messages.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
 #include "core/core.h"
 
 namespace {
 
-using ag::Tensor;
+using ag::testing::error_of;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  return "(no ag::Error raised)";
-}
+using ag::Tensor;
 
 TEST(Autograd, SimpleChainRule) {
   // y = sum(x * x + 3x) -> dy/dx = 2x + 3
@@ -70,7 +64,7 @@ TEST(Autograd, RetainGraphAllowsASecondBackward) {
   y.backward({}, /*retain_graph=*/true);
   y.backward();
   EXPECT_FLOAT_EQ(x.grad().item(), 2 * std::exp(1.0f));
-  const std::string msg = message_of([&] { y.backward(); });
+  const std::string msg = error_of([&] { y.backward(); });
   EXPECT_NE(msg.find("freed"), std::string::npos) << msg;
   EXPECT_NE(msg.find("retain_graph"), std::string::npos) << msg;
 }
@@ -128,21 +122,21 @@ TEST(Autograd, ReshapeAndCloneGradcheck) {
 TEST(AutogradErrors, NonScalarWithoutUpstreamGradient) {
   Tensor x = ag::ones({2, 3}).requires_grad_();
   Tensor y = x * 2.0f;
-  const std::string msg = message_of([&] { y.backward(); });
+  const std::string msg = error_of([&] { y.backward(); });
   EXPECT_NE(msg.find("not a scalar"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(2, 3)"), std::string::npos) << msg;
 }
 
 TEST(AutogradErrors, TensorThatNeedsNoGrad) {
   Tensor y = ag::ones({1}) * 2.0f;
-  const std::string msg = message_of([&] { y.backward(); });
+  const std::string msg = error_of([&] { y.backward(); });
   EXPECT_NE(msg.find("does not require grad"), std::string::npos) << msg;
 }
 
 TEST(AutogradErrors, UpstreamGradientOfTheWrongShape) {
   Tensor x = ag::ones({2}).requires_grad_();
   Tensor y = x * 2.0f;
-  const std::string msg = message_of([&] { y.backward(ag::ones({3})); });
+  const std::string msg = error_of([&] { y.backward(ag::ones({3})); });
   EXPECT_NE(msg.find("(3)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(2)"), std::string::npos) << msg;
 }
@@ -151,7 +145,7 @@ TEST(AutogradErrors, RequiresGradOnANonLeafAndInPlaceOnAParameter) {
   Tensor x = ag::ones({2}).requires_grad_();
   Tensor y = x * 2.0f;
   EXPECT_THROW(y.requires_grad_(), ag::Error);
-  const std::string msg = message_of([&] { x.add_(ag::ones({2})); });
+  const std::string msg = error_of([&] { x.add_(ag::ones({2})); });
   EXPECT_NE(msg.find("NoGradGuard"), std::string::npos) << msg;
   ag::NoGradGuard guard;  // as an optimizer step does
   x.add_(ag::ones({2}));
@@ -159,19 +153,19 @@ TEST(AutogradErrors, RequiresGradOnANonLeafAndInPlaceOnAParameter) {
 }
 
 TEST(AutogradErrors, ElementwiseShapeMismatchNamesOpAndShapes) {
-  const std::string msg = message_of([] { ag::add(ag::ones({2, 3}), ag::ones({4})); });
+  const std::string msg = error_of([] { ag::add(ag::ones({2, 3}), ag::ones({4})); });
   EXPECT_NE(msg.find("add"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(2, 3)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(4)"), std::string::npos) << msg;
-  EXPECT_NE(message_of([] { ag::mul(ag::ones({2, 3}), ag::ones({3, 2})); }).find("mul"), std::string::npos);
+  EXPECT_NE(error_of([] { ag::mul(ag::ones({2, 3}), ag::ones({3, 2})); }).find("mul"), std::string::npos);
 }
 
 TEST(AutogradErrors, ReduceBadDimNamesOp) {
-  const std::string msg = message_of([] { ag::sum(ag::ones({2, 3}), {2}); });
+  const std::string msg = error_of([] { ag::sum(ag::ones({2, 3}), {2}); });
   EXPECT_NE(msg.find("sum"), std::string::npos) << msg;
   EXPECT_NE(msg.find("dim 2"), std::string::npos) << msg;
-  EXPECT_NE(message_of([] { ag::max(ag::ones({2, 3}), -3); }).find("max"), std::string::npos);
-  EXPECT_NE(message_of([] { ag::expand(ag::ones({2, 3}), {3, 3}); }).find("expand"), std::string::npos);
+  EXPECT_NE(error_of([] { ag::max(ag::ones({2, 3}), -3); }).find("max"), std::string::npos);
+  EXPECT_NE(error_of([] { ag::expand(ag::ones({2, 3}), {3, 3}); }).find("expand"), std::string::npos);
 }
 
 }  // namespace

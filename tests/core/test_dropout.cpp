@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "core/autograd.h"
 #include "core/error.h"
 #include "core/gradcheck.h"
@@ -16,18 +17,10 @@
 
 namespace {
 
+using ag::testing::error_of;
+
 using ag::Generator;
 using ag::Tensor;
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  return "(no ag::Error raised)";
-}
 
 // Restores the thread count a test changed.
 struct ThreadCountGuard {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "tests/test_util.h"
 #include "core/autograd.h"
 #include "core/error.h"
 #include "core/gradcheck.h"
@@ -14,20 +15,11 @@
 
 namespace {
 
+using ag::testing::error_of;
+
 using ag::IntTensor;
 using ag::Shape;
 using ag::Tensor;
-
-// The message of the ag::Error that f raises, or a note that it raised none.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  return "(no ag::Error raised)";
-}
 
 Tensor random_leaf(Shape shape, uint64_t seed) {
   ag::Generator gen(seed);

@@ -8,11 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "core/core.h"
 #include "core/ops/matmul.h"
 #include "core/ops/shape_ops.h"
 
 namespace {
+
+using ag::testing::error_of;
+using ag::testing::expect_mentions;
 
 using ag::Shape;
 using ag::Tensor;
@@ -28,23 +32,6 @@ void expect_all_close(const std::vector<float>& actual, const std::vector<float>
   for (size_t i = 0; i < actual.size(); ++i)
     ASSERT_LE(std::abs(actual[i] - expected[i]), tol * (1.0f + std::abs(expected[i])))
         << "element " << i << ": " << actual[i] << " vs " << expected[i];
-}
-
-// The ag::Error message `f` raises ("" and a test failure when it raises none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ag::Error was raised";
-  return "";
-}
-
-void expect_mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const std::string& part : parts)
-    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' is missing from: " << message;
 }
 
 // torch.matmul written out with index arithmetic and double accumulators, independent of the library.

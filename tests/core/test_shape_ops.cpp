@@ -7,10 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "core/core.h"
 #include "core/ops/shape_ops.h"
 
 namespace {
+
+using ag::testing::error_of;
+using ag::testing::expect_mentions;
 
 using ag::Shape;
 using ag::Tensor;
@@ -25,22 +29,6 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = tru
 Tensor iota(const Shape& shape) { return ag::arange(ag::numel(shape)).reshape(shape); }
 
 std::vector<float> values(std::initializer_list<float> v) { return std::vector<float>(v); }
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ag::Error was raised";
-  return "";
-}
-
-void expect_mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const std::string& part : parts)
-    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' is missing from: " << message;
-}
 
 void expect_gradcheck(const ag::GradcheckFn& f, const std::vector<Tensor>& inputs) {
   const ag::GradcheckResult r = ag::gradcheck(f, inputs);

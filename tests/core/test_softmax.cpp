@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "core/autograd.h"
 #include "core/error.h"
 #include "core/gradcheck.h"
@@ -15,6 +16,8 @@
 #include "core/random.h"
 
 namespace {
+
+using ag::testing::error_of;
 
 using ag::Shape;
 using ag::Tensor;
@@ -44,16 +47,6 @@ std::vector<double> naive_softmax(const Tensor& x, int64_t dim, bool log) {
 Tensor random_leaf(Shape shape, uint64_t seed) {
   ag::Generator gen(seed);
   return ag::randn(std::move(shape), gen).requires_grad_();
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  return "(no ag::Error raised)";
 }
 
 TEST(Softmax, MatchesNaiveAlongEveryDim) {
