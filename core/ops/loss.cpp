@@ -139,81 +139,62 @@ Tensor cross_entropy(const Tensor& logits, const IntTensor& targets, int64_t ign
                 });
 }
 
-// ---- binary cross-entropy with logits -----------------------------------------------------------
+// ---- losses made of independent per-element terms ------------------------------------------------
 
-// loss = reduce(max(x, 0) - x * t + log(1 + exp(-|x|)));  dx = (sigmoid(x) - t) * dloss, dt = -x * dloss
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
-  check(logits.shape() == targets.shape(),
-        "binary_cross_entropy_with_logits: logits {} and targets {} must have the same shape", logits.shape(),
-        targets.shape());
-  // x, t, loss (n)
-  const int64_t n = logits.numel();
+namespace {
+
+// loss = reduce(term(x_i, t_i)) over x, t (n) of one shape;  (dx_i, dt_i) = d_term(x_i, t_i) * dloss_i.
+// term returns a double; d_term returns the pair of partial derivatives {d/dx, d/dt}.
+template <class Term, class DTerm>
+Tensor pointwise_loss(const char* op, const Tensor& x, const Tensor& t, Reduction reduction, Term term, DTerm d_term) {
+  check(x.shape() == t.shape(), "{}: input {} and target {} must have the same shape", op, x.shape(), t.shape());
+  const int64_t n = x.numel();
   std::vector<double> losses(n);
-  const float* px = logits.data();
-  const float* pt = targets.data();
+  const float* px = x.data();
+  const float* pt = t.data();
   parallel_for(n, kernels::kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const double x = px[i];
-      losses[i] = std::max(x, 0.0) - x * pt[i] + std::log1p(std::exp(-std::fabs(x)));
-    }
+    for (int64_t i = i0; i < i1; ++i) losses[i] = term(px[i], pt[i]);
   });
-  Tensor loss = reduce_losses(losses, logits.shape(), reduction, n);
-  const bool need_x = logits.requires_grad(), need_t = targets.requires_grad();
-  return record("binary_cross_entropy_with_logits", {logits, targets}, loss,
-                [sx = Saved(logits), st = Saved(targets), n, reduction, need_x, need_t](const Tensor& dy) {
-                  const Upstream g = upstream(dy, reduction, n);
-                  const float* px = (*sx).data();
-                  const float* pt = (*st).data();
-                  Tensor dx = need_x ? empty(sx->shape()) : Tensor();
-                  Tensor dt = need_t ? empty(st->shape()) : Tensor();
-                  float* pdx = need_x ? dx.data() : nullptr;
-                  float* pdt = need_t ? dt.data() : nullptr;
-                  parallel_for(n, kernels::kGrain, [&](int64_t i0, int64_t i1) {
-                    for (int64_t i = i0; i < i1; ++i) {
-                      if (pdx) pdx[i] = (kernels::stable_sigmoid(px[i]) - pt[i]) * g[i];
-                      if (pdt) pdt[i] = -px[i] * g[i];
-                    }
-                  });
-                  return Grads{dx, dt};
-                });
+  Tensor loss = reduce_losses(losses, x.shape(), reduction, n);
+  const bool need_x = x.requires_grad(), need_t = t.requires_grad();
+  return record(op, {x, t}, loss, [sx = Saved(x), st = Saved(t), n, reduction, need_x, need_t, d_term](const Tensor& dy) {
+    const Upstream g = upstream(dy, reduction, n);
+    const float* px = (*sx).data();
+    const float* pt = (*st).data();
+    Tensor dx = need_x ? empty(sx->shape()) : Tensor();
+    Tensor dt = need_t ? empty(st->shape()) : Tensor();
+    float* pdx = need_x ? dx.data() : nullptr;
+    float* pdt = need_t ? dt.data() : nullptr;
+    parallel_for(n, kernels::kGrain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const auto [d_x, d_t] = d_term(px[i], pt[i]);
+        if (pdx) pdx[i] = d_x * g[i];
+        if (pdt) pdt[i] = d_t * g[i];
+      }
+    });
+    return Grads{dx, dt};
+  });
 }
 
-// ---- mean squared error -------------------------------------------------------------------------
+struct Partials {
+  float d_x, d_t;
+};
 
-// loss = reduce((x - t)^2);  dx = 2 (x - t) * dloss, dt = -dx
+}  // namespace
+
+// loss = reduce(max(x, 0) - x t + log(1 + e^-|x|));  dx = (sigmoid(x) - t) dloss,  dt = -x dloss
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+  return pointwise_loss(
+      "binary_cross_entropy_with_logits", logits, targets, reduction,
+      [](double x, double t) { return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x))); },
+      [](float x, float t) { return Partials{kernels::stable_sigmoid(x) - t, -x}; });
+}
+
+// loss = reduce((x - t)^2);  dx = 2 (x - t) dloss,  dt = -dx
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  check(input.shape() == target.shape(), "mse_loss: input {} and target {} must have the same shape", input.shape(),
-        target.shape());
-  const int64_t n = input.numel();
-  std::vector<double> losses(n);
-  const float* px = input.data();
-  const float* pt = target.data();
-  parallel_for(n, kernels::kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const double d = static_cast<double>(px[i]) - pt[i];
-      losses[i] = d * d;
-    }
-  });
-  Tensor loss = reduce_losses(losses, input.shape(), reduction, n);
-  const bool need_x = input.requires_grad(), need_t = target.requires_grad();
-  return record("mse_loss", {input, target}, loss,
-                [sx = Saved(input), st = Saved(target), n, reduction, need_x, need_t](const Tensor& dy) {
-                  const Upstream g = upstream(dy, reduction, n);
-                  const float* px = (*sx).data();
-                  const float* pt = (*st).data();
-                  Tensor dx = need_x ? empty(sx->shape()) : Tensor();
-                  Tensor dt = need_t ? empty(st->shape()) : Tensor();
-                  float* pdx = need_x ? dx.data() : nullptr;
-                  float* pdt = need_t ? dt.data() : nullptr;
-                  parallel_for(n, kernels::kGrain, [&](int64_t i0, int64_t i1) {
-                    for (int64_t i = i0; i < i1; ++i) {
-                      const float d = 2.0f * (px[i] - pt[i]) * g[i];
-                      if (pdx) pdx[i] = d;
-                      if (pdt) pdt[i] = -d;
-                    }
-                  });
-                  return Grads{dx, dt};
-                });
+  return pointwise_loss(
+      "mse_loss", input, target, reduction, [](double x, double t) { return (x - t) * (x - t); },
+      [](float x, float t) { return Partials{2.0f * (x - t), -2.0f * (x - t)}; });
 }
 
 }  // namespace ag
