@@ -16,8 +16,8 @@ thread_local bool grad_mode = true;
 
 // ---- Node ---------------------------------------------------------------------------------------
 
-Node::Node(std::string name, std::vector<Edge> inputs, BackwardFn backward)
-    : name_(std::move(name)), inputs_(std::move(inputs)), backward_(std::move(backward)) {
+Node::Node(std::string name, std::vector<Edge> inputs, int num_outputs, MultiBackwardFn backward)
+    : name_(std::move(name)), inputs_(std::move(inputs)), num_outputs_(num_outputs), backward_(std::move(backward)) {
   ++live_nodes;
 }
 
@@ -43,29 +43,46 @@ int64_t Node::live_count() { return live_nodes.load(); }
 
 // ---- recording ----------------------------------------------------------------------------------
 
-Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn backward) {
-  if (!grad_mode) return output;
+std::vector<Tensor> record_multi(std::string name, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
+                                 MultiBackwardFn backward) {
+  if (!grad_mode) return outputs;
   bool any_requires_grad = false;
   for (const Tensor& x : inputs) any_requires_grad |= x.defined() && x.requires_grad();
-  if (!any_requires_grad) return output;
+  if (!any_requires_grad) return outputs;
 
-  check(output.defined() && output.grad_fn() == nullptr,
-        "record({}): the output must be a fresh tensor made by the op", name);
+  for (const Tensor& y : outputs) {
+    check(y.defined() && y.grad_fn() == nullptr, "record({}): every output must be a fresh tensor made by the op", name);
+    for (const Tensor& x : inputs)
+      check(!y.is_same(x), "record({}): an output is one of the inputs; return a new tensor", name);
+  }
   std::vector<Edge> edges;
   edges.reserve(inputs.size());
   for (const Tensor& x : inputs) {
-    check(!output.is_same(x), "record({}): the output is one of the inputs; return a new tensor", name);
     Edge e;
     if (x.defined()) {
       e.shape = x.shape();
-      if (x.grad_fn()) e.node = x.grad_fn();
-      else if (x.requires_grad()) e.leaf = x.impl_ptr();
+      if (x.grad_fn()) {
+        e.node = x.grad_fn();
+        e.output = x.impl()->output_nr;
+      } else if (x.requires_grad()) {
+        e.leaf = x.impl_ptr();
+      }
     }
     edges.push_back(std::move(e));
   }
-  output.impl()->grad_fn = std::make_shared<Node>(std::move(name), std::move(edges), std::move(backward));
-  output.impl()->requires_grad = true;
-  return output;
+  auto node = std::make_shared<Node>(std::move(name), std::move(edges), static_cast<int>(outputs.size()),
+                                     std::move(backward));
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    outputs[k].impl()->grad_fn = node;
+    outputs[k].impl()->output_nr = static_cast<int>(k);
+    outputs[k].impl()->requires_grad = true;
+  }
+  return outputs;
+}
+
+Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn backward) {
+  return record_multi(std::move(name), inputs, {std::move(output)},
+                      [backward = std::move(backward)](const Grads& dy) { return backward(dy[0]); })[0];
 }
 
 // ---- the engine ---------------------------------------------------------------------------------
@@ -137,7 +154,14 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
 
   // 2. Kahn's algorithm: a node runs once every node that uses its output has handed it a gradient,
   //    so each node's gradient is complete (summed over all uses) before it runs.
-  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), grad}};
+  // Gradients received so far, one slot per output of each node.
+  std::unordered_map<Node*, Grads> pending;
+  auto slot_of = [&pending](const Edge& e) -> Tensor& {
+    Grads& slots = pending[e.node.get()];
+    if (slots.empty()) slots.resize(e.node->num_outputs());
+    return slots[e.output];
+  };
+  slot_of(Edge{root.grad_fn(), root.impl()->output_nr, nullptr, {}}) = grad;
   std::vector<std::shared_ptr<Node>> ready{root.grad_fn()};
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
@@ -146,11 +170,13 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
           "backward: the graph through '{}' was freed by an earlier backward(); pass retain_graph = "
           "true to the first backward() to run backward twice", node->name());
     auto slot = pending.find(node.get());
-    Tensor g = slot != pending.end() ? std::move(slot->second) : Tensor();
+    Grads g = slot != pending.end() ? std::move(slot->second) : Grads();
     if (slot != pending.end()) pending.erase(slot);
+    bool any_gradient = false;
+    for (const Tensor& t : g) any_gradient |= t.defined();
 
     Grads grads(node->inputs().size());
-    if (g.defined()) {  // a node whose uses all gave "no gradient" passes none on
+    if (any_gradient) {  // a node whose uses all gave "no gradient" passes none on
       try {
         grads = node->backward_(g);
       } catch (const Error& e) {
@@ -165,7 +191,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
       if (gi.defined() && (e.node || e.leaf)) gi = to_input_shape(gi, e.shape, *node, i);
       if (e.node) {
         if (gi.defined()) {
-          Tensor& acc = pending[e.node.get()];
+          Tensor& acc = slot_of(e);
           acc = acc.defined() ? acc + gi : gi;
         }
         if (--dependencies[e.node.get()] == 0) ready.push_back(e.node);

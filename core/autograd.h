@@ -17,10 +17,14 @@ using Grads = std::vector<Tensor>;
 /// Maps the gradient of an op's output to the gradients of its inputs. A gradient may have the
 /// broadcast shape of the output: the engine sums it back to the input's shape.
 using BackwardFn = std::function<Grads(const Tensor& grad_output)>;
+/// The same for an op with several outputs: one gradient per output, undefined for an output that
+/// no gradient reached (treat it as zeros).
+using MultiBackwardFn = std::function<Grads(const Grads& grad_outputs)>;
 
 /// Where an input's gradient goes: the node that made it, or the leaf that accumulates it.
 struct Edge {
   std::shared_ptr<Node> node;         // input made by an op
+  int output = 0;                     // ... as that op's output number `output`
   std::shared_ptr<TensorImpl> leaf;   // input is a leaf that requires grad
   Shape shape;                        // the input's shape (gradients are reduced to it)
 };
@@ -28,13 +32,14 @@ struct Edge {
 /// A recorded op on the tape: its name, where its inputs' gradients go, and its backward function.
 class Node {
  public:
-  Node(std::string name, std::vector<Edge> inputs, BackwardFn backward);
+  Node(std::string name, std::vector<Edge> inputs, int num_outputs, MultiBackwardFn backward);
   ~Node();  // tears down long chains iteratively (a recursive teardown overflows the stack)
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
   const std::string& name() const { return name_; }
   const std::vector<Edge>& inputs() const { return inputs_; }
+  int num_outputs() const { return num_outputs_; }
   /// False once a backward() without retain_graph has run through this node and freed it.
   bool alive() const { return static_cast<bool>(backward_); }
 
@@ -45,7 +50,8 @@ class Node {
   friend void run_backward(const Tensor&, const Tensor&, bool);
   std::string name_;
   std::vector<Edge> inputs_;
-  BackwardFn backward_;
+  int num_outputs_;
+  MultiBackwardFn backward_;
 };
 
 /// Records `output = name(inputs)` on the tape and returns `output`, now carrying a grad_fn, when
@@ -53,6 +59,11 @@ class Node {
 /// function must capture only detached data (Saved below), never a tensor that points back at its
 /// own node. This is how every op in attograd, and a user's own op, joins autograd.
 Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn backward);
+
+/// record() for an op with several outputs (an LSTM's outputs and final states): every output gets
+/// the same node, and backward receives one gradient per output (undefined where none arrived).
+std::vector<Tensor> record_multi(std::string name, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
+                                 MultiBackwardFn backward);
 
 /// Computes gradients of `root` (torch.autograd.backward); the engine behind Tensor::backward.
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);

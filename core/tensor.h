@@ -101,6 +101,7 @@ struct TensorImpl {
   Shape shape;
   bool requires_grad = false;
   std::shared_ptr<Node> grad_fn;  // set by record() on op outputs; null for leaves
+  int output_nr = 0;              // which output of grad_fn this tensor is (ops with several outputs)
   Tensor grad;                    // accumulated by backward() into leaves
 };
 

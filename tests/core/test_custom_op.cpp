@@ -34,6 +34,36 @@ Tensor fused_mul_add(const Tensor& x, const Tensor& y) {
   });
 }
 
+// Two outputs from one node: a = 2x, b = x^2;  dx = 2 da + 2x db (an undefined d counts as 0)
+std::vector<Tensor> double_and_square(const Tensor& x) {
+  Tensor a = ag::empty(x.shape()), b = ag::empty(x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) a.data()[i] = 2 * x.data()[i], b.data()[i] = x.data()[i] * x.data()[i];
+  return ag::record_multi("double_and_square", {x}, {a, b}, [sx = ag::Saved(x)](const ag::Grads& g) {
+    Tensor dx = ag::zeros(sx->shape());
+    if (g[0].defined()) dx = dx + 2.0f * g[0];
+    if (g[1].defined()) dx = dx + 2.0f * *sx * g[1];
+    return ag::Grads{dx};
+  });
+}
+
+TEST(CustomOp, SeveralOutputsShareOneNode) {
+  Tensor x = ag::from_data({1, -2, 3}, {3}).requires_grad_();
+  std::vector<Tensor> ab = double_and_square(x);
+  EXPECT_EQ(ab[0].grad_fn(), ab[1].grad_fn());
+  ag::sum(ab[1]).backward();  // only b is used: a's gradient arrives undefined
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{2, -4, 6}));
+  x.zero_grad();
+  ab = double_and_square(x);
+  ag::sum(ab[0] * 3.0f + ab[1]).backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{8, 2, 12}));
+  x.zero_grad();
+  auto r = ag::gradcheck([](const std::vector<Tensor>& in) {
+    auto out = double_and_square(in[0]);
+    return out[0] * out[1];
+  }, {x});
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
 TEST(CustomOp, ForwardAndGradcheck) {
   Tensor x = ag::from_data({0.5f, -1.0f, 2.0f}, {3}).requires_grad_();
   EXPECT_EQ(cube(x).to_vector(), (std::vector<float>{0.125f, -1.0f, 8.0f}));
