@@ -55,4 +55,11 @@ uint64_t Generator::next_below(uint64_t n) {
   return n ? r % n : 0;  // bias below 2^-32 for the sizes attograd shuffles
 }
 
+Generator& default_generator() {
+  static Generator gen(0);
+  return gen;
+}
+
+void manual_seed(uint64_t seed) { default_generator().set_state(seed, 0); }
+
 }  // namespace ag

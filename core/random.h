@@ -48,4 +48,10 @@ class Generator {
   uint64_t offset_ = 0;
 };
 
+/// The generator layers use when none is given: parameter initialisation, nn::Dropout
+/// (torch's default generator). Checkpoints save its state.
+Generator& default_generator();
+/// Reseeds the default generator (torch.manual_seed).
+void manual_seed(uint64_t seed);
+
 }  // namespace ag
