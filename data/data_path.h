@@ -1,0 +1,25 @@
+#pragma once
+// Finding datasets: --data, then $ATTOGRAD_DATA, then the shared/data folder beside the source tree;
+// and the cache folder archives are extracted into.
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ag::data {
+
+/// The folders searched for data, in order: `flag` (the --data option, if not empty),
+/// $ATTOGRAD_DATA, and <source dir>/../shared/data (fixed at configure time).
+std::vector<std::filesystem::path> data_search_path(const std::string& flag = "");
+
+/// The first folder of the search path for which `has_dataset(folder)` is true. Otherwise raises an
+/// ag::Error that lists every folder tried and says where to get the dataset (`how_to_get`).
+std::filesystem::path find_data(const std::string& flag, const std::string& dataset_name,
+                                const std::function<bool(const std::filesystem::path&)>& has_dataset,
+                                const std::string& how_to_get);
+
+/// $XDG_CACHE_HOME/attograd, or ~/.cache/attograd (created if missing).
+std::filesystem::path cache_dir();
+
+}  // namespace ag::data
