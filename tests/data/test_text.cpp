@@ -1,6 +1,8 @@
 // The IMDB tokenizer, UTF-8 validation, vocabularies and Keras-style padding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "data/padding.h"
 #include "data/tokenizer.h"
 #include "data/vocab.h"
@@ -79,6 +81,36 @@ TEST(Padding, PostPaddingAndTruncation) {
   EXPECT_EQ(r.ids.to_vector(), (std::vector<int64_t>{7, -1, -1}));
   EXPECT_EQ(p.ids.shape(), ag::Shape({2, 4}));
   EXPECT_NE(error_of([] { ag::data::pad_sequences({{1}}, 0); }).find("maxlen"), std::string::npos);
+}
+
+}  // namespace
+
+#include "data/shuffle.h"
+
+namespace {
+
+TEST(Shuffle, EpochOrderIsAPermutationFixedBySeedAndEpoch) {
+  const auto a = ag::data::epoch_order(1000, 7, 0), b = ag::data::epoch_order(1000, 7, 0);
+  const auto c = ag::data::epoch_order(1000, 7, 1), d = ag::data::epoch_order(1000, 8, 0);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(a, d);
+  std::vector<int64_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 1000; ++i) EXPECT_EQ(sorted[i], i);
+}
+
+TEST(Shuffle, ValidationSplitIsDisjointCompleteAndSeeded) {
+  const auto [train, val] = ag::data::split_validation(1000, 0.1, 3);
+  EXPECT_EQ(val.size(), 100u);
+  EXPECT_EQ(train.size(), 900u);
+  std::vector<int64_t> all = train;
+  all.insert(all.end(), val.begin(), val.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 1000; ++i) EXPECT_EQ(all[i], i);
+  EXPECT_EQ(ag::data::split_validation(1000, 0.1, 3).second, val);
+  EXPECT_NE(ag::data::split_validation(1000, 0.1, 4).second, val);
+  EXPECT_THROW(ag::data::split_validation(10, 1.0, 0), ag::Error);
 }
 
 }  // namespace
