@@ -38,6 +38,7 @@ class FixtureCase {
   Tensor input_grad(const std::string& n) const { return file_->read_tensor(path("input_grads/" + n)); }
   int64_t attr_int(const std::string& n) const { return file_->attr_int("/" + name_, n); }
   double attr_double(const std::string& n) const { return file_->attr_double("/" + name_, n); }
+  std::string attr_string(const std::string& n) const { return file_->attr_string("/" + name_, n); }
   H5File& file() const { return *file_; }
 
  private:
