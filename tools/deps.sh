@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages attograd builds with, if any is missing (needs root, or sudo).
 set -euo pipefail
-packages=(cmake g++ make pkg-config libeigen3-dev libhdf5-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev)
+packages=(cmake g++ make pkg-config libeigen3-dev libhdf5-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

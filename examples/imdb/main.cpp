@@ -1,0 +1,132 @@
+// imdb: train, evaluate and explain the classic Keras IMDB attention classifier on attograd.
+//
+//   imdb train   [--data DIR] [--out RUN_DIR] [--resume RUN_DIR] [--mask] [--epochs 5] ...
+//   imdb eval    --checkpoint RUN_DIR/best.h5 [--data DIR]
+//   imdb predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--explain page.html]   (or lines on stdin)
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/core.h"
+#include "examples/imdb/dataset.h"
+#include "examples/imdb/evaluate.h"
+#include "examples/imdb/predict.h"
+#include "examples/imdb/train.h"
+#include "nn/serialize.h"
+
+namespace {
+
+// The model, its vocabulary and config, from a checkpoint (nothing else is needed).
+struct Loaded {
+  std::unique_ptr<imdb::Classifier> model;
+  ag::data::Vocab vocab;
+};
+
+Loaded load_model(const std::string& path) {
+  const ag::nn::Checkpoint c = ag::nn::load_checkpoint(path, /*training_state=*/false);
+  const auto config = imdb::ModelConfig::from_json(nlohmann::json::parse(c.config).at("model").dump());
+  ag::check(c.vocab.count("words") == 1, "imdb: {} has no vocabulary (/vocab/words); was it written by imdb train?", path);
+  Loaded out{std::make_unique<imdb::Classifier>(config), ag::data::Vocab::from_tokens(c.vocab.at("words"), "<unk>")};
+  out.model->load_state_dict(c.model);
+  return out;
+}
+
+int run_eval(const std::string& checkpoint, const std::string& data, int64_t batch) {
+  Loaded m = load_model(checkpoint);
+  const imdb::TokenizedSplit test = imdb::load_split(data, "test");
+  const imdb::Evaluation e =
+      imdb::evaluate(*m.model, imdb::encode_all(test.words, test.labels, m.vocab), {}, batch, /*show_progress=*/true);
+  std::printf("test split: %lld reviews\n  loss      %.4f\n  accuracy  %.2f%%\n", static_cast<long long>(e.count), e.loss,
+              100 * e.accuracy);
+  std::printf("  confusion matrix (rows: actual, columns: predicted)\n");
+  std::printf("              negative  positive\n  negative  %10lld%10lld\n  positive  %10lld%10lld\n",
+              static_cast<long long>(e.true_negative), static_cast<long long>(e.false_positive),
+              static_cast<long long>(e.false_negative), static_cast<long long>(e.true_positive));
+  std::printf("  %.0f tokens/s (%.1f s)\n", e.tokens_per_second, e.seconds);
+  return 0;
+}
+
+int run_predict(const std::string& checkpoint, std::vector<std::string> texts, const std::string& explain) {
+  Loaded m = load_model(checkpoint);
+  if (texts.empty())
+    for (std::string line; std::getline(std::cin, line);)
+      if (!line.empty()) texts.push_back(line);
+  const std::vector<imdb::TextPrediction> predictions = imdb::predict(*m.model, m.vocab, texts);
+  for (const auto& p : predictions)
+    std::printf("%.4f  %s  %s\n", p.probability, p.probability >= 0.5 ? "positive" : "negative",
+                p.text.size() > 80 ? (p.text.substr(0, 77) + "...").c_str() : p.text.c_str());
+  if (!explain.empty()) {
+    std::ofstream out(explain);
+    out << imdb::explain_html(predictions);
+    ag::check(out.good(), "imdb: cannot write {}", explain);
+    std::printf("wrote %s\n", explain.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep stdout in order with the progress bar on stderr in logs
+  CLI::App app{"Train, evaluate and explain the IMDB attention classifier (Embedding -> BiLSTM -> attention -> Dense)"};
+  app.require_subcommand(1);
+
+  imdb::TrainOptions o;
+  CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
+  train->add_option("--data", o.data_dir, "folder with aclImdb/ or aclImdb_v1.tar.gz (default: $ATTOGRAD_DATA, then ../shared/data)");
+  train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
+  train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
+  train->add_flag("--mask", o.model.mask, "post-pad and pass lengths to the LSTM and a mask to the attention");
+  train->add_option("--optimizer", o.optimizer, "adam or adamw")->capture_default_str();
+  train->add_option("--lr", o.lr, "learning rate")->capture_default_str();
+  train->add_option("--weight-decay", o.weight_decay, "L2 (adam) or decoupled (adamw) weight decay")->capture_default_str();
+  train->add_option("--dropout", o.model.dropout, "dropout before the classifier")->capture_default_str();
+  train->add_option("--epochs", o.epochs, "epochs")->capture_default_str();
+  train->add_option("--batch", o.batch, "batch size")->capture_default_str();
+  train->add_option("--maxlen", o.model.maxlen, "ids per review (padded or truncated)")->capture_default_str();
+  train->add_option("--vocab", o.model.vocab_size, "vocabulary size, reserved ids included")->capture_default_str();
+  train->add_option("--seed", o.seed, "seed for initialisation, validation split and shuffling")->capture_default_str();
+  train->add_option("--threads", o.threads, "threads (default: all cores)");
+  train->add_option("--clip", o.clip, "clip the gradient norm to this (0: off)")->capture_default_str();
+  train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")->capture_default_str();
+  train->add_option("--val-fraction", o.val_fraction, "fraction of train held out for validation")->capture_default_str();
+  train->add_option("--per-class", o.per_class, "use only N training reviews per label (quick runs)");
+  train->add_option("--export-batches", o.export_batches, "write the first --export-steps batches to this file and exit");
+  train->add_option("--export-steps", o.export_steps, "batches to export")->capture_default_str();
+
+  std::string checkpoint, data, explain;
+  int64_t batch = 256;
+  int threads = 0;
+  std::vector<std::string> texts;
+  CLI::App* eval = app.add_subcommand("eval", "loss, accuracy and confusion matrix on the test split");
+  eval->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
+  eval->add_option("--data", data, "folder with aclImdb/ or aclImdb_v1.tar.gz");
+  eval->add_option("--batch", batch, "batch size")->capture_default_str();
+  eval->add_option("--threads", threads, "threads (default: all cores)");
+  CLI::App* predict = app.add_subcommand("predict", "P(positive) for each text (arguments, or lines on stdin)");
+  predict->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
+  predict->add_option("texts", texts, "texts to classify");
+  predict->add_option("--explain", explain, "write an HTML page shading each word by its attention weight");
+  predict->add_option("--threads", threads, "threads (default: all cores)");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (threads > 0) ag::set_num_threads(threads);
+    if (*eval) return run_eval(checkpoint, data, batch);
+    if (*predict) return run_predict(checkpoint, texts, explain);
+    const imdb::TrainResult r = imdb::train(o);
+    if (!o.export_batches.empty()) return 0;
+    std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val accuracy %.2f%% (epoch %lld)%s\n",
+                static_cast<long long>(r.steps), r.train_seconds, r.tokens_per_second, 100 * r.best_val_accuracy,
+                static_cast<long long>(r.best_epoch),
+                r.test_accuracy >= 0 ? fmt::format(", test accuracy {:.2f}%", 100 * r.test_accuracy).c_str()
+                                     : (r.stopped ? "; stopped: resume with --resume" : ""));
+    return 0;
+  } catch (const ag::Error& e) {
+    std::fprintf(stderr, "imdb: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,212 @@
+#include "examples/imdb/train.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/core.h"
+#include "data/shuffle.h"
+#include "examples/imdb/dataset.h"
+#include "examples/imdb/evaluate.h"
+#include "nn/hdf5.h"
+#include "nn/serialize.h"
+#include "optim/adam.h"
+#include "optim/clip.h"
+#include "train/checkpoint_manager.h"
+#include "train/interrupt.h"
+#include "train/metrics.h"
+#include "train/progress.h"
+
+namespace imdb {
+
+namespace {
+
+using json = nlohmann::json;
+
+json options_json(const TrainOptions& o) {
+  return {{"optimizer", o.optimizer}, {"lr", o.lr},       {"weight_decay", o.weight_decay},
+          {"epochs", o.epochs},       {"batch", o.batch}, {"seed", o.seed},
+          {"clip", o.clip},           {"save_every", o.save_every}, {"val_fraction", o.val_fraction},
+          {"per_class", o.per_class}};
+}
+
+// Restores a run's options from its checkpoint; the command line may still extend --epochs and
+// change where data comes from and where the run writes.
+TrainOptions options_from_json(const json& j, const TrainOptions& given) {
+  TrainOptions o = given;
+  o.optimizer = j.at("optimizer");
+  o.lr = j.at("lr");
+  o.weight_decay = j.at("weight_decay");
+  o.batch = j.at("batch");
+  o.seed = j.at("seed");
+  o.clip = j.at("clip");
+  o.save_every = j.at("save_every");
+  o.val_fraction = j.at("val_fraction");
+  o.per_class = j.at("per_class");
+  o.epochs = std::max<int64_t>(given.epochs, j.at("epochs").get<int64_t>());
+  return o;
+}
+
+std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Classifier& model) {
+  if (o.optimizer == "adam")
+    return std::make_unique<ag::optim::Adam>(
+        std::vector<ag::optim::ParamGroup>{{model.named_parameters(), o.lr, o.weight_decay}});
+  if (o.optimizer == "adamw")
+    return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model, o.lr, o.weight_decay));
+  throw ag::Error(fmt::format("imdb: --optimizer must be adam or adamw, got '{}'", o.optimizer));
+}
+
+// Writes `steps` training batches (ids, lengths, labels) so bench/torch/imdb.py trains on exactly
+// what attograd does.
+void export_batches(const TrainOptions& o, const Examples& train_set, const std::vector<int64_t>& train_idx,
+                    const ModelConfig& config) {
+  ag::H5File f(o.export_batches, ag::H5File::Mode::Create);
+  const std::vector<int64_t> order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, 0);
+  const int64_t steps = std::min<int64_t>(o.export_steps, static_cast<int64_t>(order.size()) / o.batch);
+  for (int64_t s = 0; s < steps; ++s) {
+    std::vector<int64_t> rows;
+    for (int64_t i = s * o.batch; i < (s + 1) * o.batch; ++i) rows.push_back(train_idx[order[i]]);
+    const Batch b = make_batch(train_set, rows, config);
+    f.write(fmt::format("/batches/{}/ids", s), b.ids);
+    f.write(fmt::format("/batches/{}/lengths", s), b.lengths);
+    f.write(fmt::format("/batches/{}/labels", s), b.labels);
+  }
+  f.set_attr("/", "steps", steps);
+  f.set_attr("/", "config", config.to_json());
+  std::printf("wrote %lld batches of %lld to %s\n", static_cast<long long>(steps), static_cast<long long>(o.batch),
+              o.export_batches.c_str());
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& given) {
+  TrainResult result;
+  TrainOptions o = given;
+  ModelConfig config = given.model;
+  std::optional<ag::nn::Checkpoint> resume;
+  json progress = {{"best_val_accuracy", -1.0}, {"best_epoch", -1}};
+  if (!given.resume_dir.empty()) {
+    const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
+    resume = ag::nn::load_checkpoint(last.string());
+    const json run = json::parse(resume->config);
+    config = ModelConfig::from_json(run.at("model").dump());
+    o = options_from_json(run.at("train"), given);
+    o.out_dir = given.resume_dir;
+    progress = run.at("progress");
+    std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
+                static_cast<long long>(resume->data->position));
+  }
+  if (o.threads > 0) ag::set_num_threads(o.threads);
+  ag::manual_seed(o.seed);
+
+  // Data: the train split, its vocabulary, a held-out validation part.
+  const TokenizedSplit train_split = load_split(o.data_dir, "train", o.per_class);
+  const ag::data::Vocab vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("words"), "<unk>")
+                                       : build_vocab(train_split.words, config.vocab_size);
+  config.vocab_size = vocab.size();
+  const Examples examples = encode_all(train_split.words, train_split.labels, vocab);
+  const auto [train_idx, val_idx] = ag::data::split_validation(examples.size(), o.val_fraction, o.seed);
+  ag::check(static_cast<int64_t>(train_idx.size()) >= o.batch, "imdb: {} training reviews is fewer than one batch of {}",
+            train_idx.size(), o.batch);
+  std::printf("imdb: %lld training and %lld validation reviews, vocabulary %lld, maxlen %lld%s\n",
+              static_cast<long long>(train_idx.size()), static_cast<long long>(val_idx.size()),
+              static_cast<long long>(vocab.size()), static_cast<long long>(config.maxlen), config.mask ? ", masked" : "");
+  if (!o.export_batches.empty()) {
+    export_batches(o, examples, train_idx, config);
+    return result;
+  }
+
+  Classifier model(config);
+  std::unique_ptr<ag::optim::Optimizer> optimizer = make_optimizer(o, model);
+  ag::nn::DataPosition position{0, 0, o.seed};
+  ag::train::CheckpointManager checkpoints(o.out_dir);
+  if (resume) {
+    ag::nn::restore_checkpoint(*resume, model, optimizer.get());
+    position = *resume->data;
+    checkpoints.set_best(progress.at("best_val_accuracy").get<double>());
+  }
+  std::printf("%s", model.summary().c_str());
+
+  const int64_t batches_per_epoch = static_cast<int64_t>(train_idx.size()) / o.batch;  // drop the last partial batch
+  auto checkpoint = [&](const ag::nn::DataPosition& at, bool training_state) {
+    ag::nn::Checkpoint c = training_state ? ag::nn::make_checkpoint(model, optimizer.get()) : ag::nn::make_checkpoint(model);
+    if (training_state) c.data = at;
+    c.config = json{{"model", json::parse(config.to_json())}, {"train", options_json(o)}, {"progress", progress}}.dump();
+    c.vocab["words"] = vocab.tokens();
+    return c;
+  };
+  ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
+                                {"step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "tokens_per_s"},
+                                static_cast<double>(position.epoch * batches_per_epoch + position.position));
+  ag::train::install_interrupt_handler();
+
+  model.train();
+  for (int64_t epoch = position.epoch; epoch < o.epochs && !result.stopped; ++epoch) {
+    const std::vector<int64_t> order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, epoch);
+    const int64_t first = epoch == position.epoch ? position.position : 0;
+    ag::train::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, o.epochs), batches_per_epoch, "tok");
+    double loss_sum = 0, epoch_seconds = 0;
+    int64_t correct = 0, seen = 0;
+    for (int64_t b = first; b < batches_per_epoch; ++b) {
+      const auto step_start = std::chrono::steady_clock::now();
+      std::vector<int64_t> rows(o.batch);
+      for (int64_t i = 0; i < o.batch; ++i) rows[i] = train_idx[order[b * o.batch + i]];
+      const Batch batch = make_batch(examples, rows, config);
+      const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
+      const ag::Tensor loss = ag::binary_cross_entropy_with_logits(logits, batch.labels);
+      optimizer->zero_grad();
+      loss.backward();
+      if (o.clip > 0) ag::optim::clip_grad_norm_(model.named_parameters(), o.clip);
+      optimizer->step();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+      epoch_seconds += seconds;
+      result.train_seconds += seconds;
+      ++result.steps;
+
+      loss_sum += loss.item() * static_cast<double>(o.batch);
+      for (int64_t i = 0; i < o.batch; ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
+      seen += o.batch;
+      const double tokens = static_cast<double>(seen * config.maxlen);
+      bar.update(b + 1, fmt::format("loss {:.4f} acc {:.1f}%", loss_sum / seen, 100.0 * correct / seen), tokens);
+      const ag::nn::DataPosition here{epoch, b + 1, o.seed};
+      const bool stop = ag::train::interrupted() || result.steps == o.stop_after_steps;
+      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) checkpoints.save_last(checkpoint(here, true));
+      if (stop) {
+        result.stopped = true;
+        bar.finish("stopped; last.h5 holds the run");
+        break;
+      }
+    }
+    if (result.stopped) break;
+    const double tokens_per_s = epoch_seconds > 0 ? static_cast<double>(seen * config.maxlen) / epoch_seconds : 0;
+    const Evaluation val = evaluate(model, examples, val_idx, 256);
+    bar.finish(fmt::format("train loss {:.4f} acc {:.2f}%, val loss {:.4f} acc {:.2f}%, {} tok/s in steps",
+                           seen ? loss_sum / seen : 0, seen ? 100.0 * correct / seen : 0, val.loss, 100 * val.accuracy,
+                           ag::train::ProgressBar::format_count(tokens_per_s)));
+    metrics.append({static_cast<double>((epoch + 1) * batches_per_epoch), static_cast<double>(epoch + 1),
+                    seen ? loss_sum / seen : 0, seen ? static_cast<double>(correct) / seen : 0, val.loss, val.accuracy,
+                    tokens_per_s});
+    if (val.accuracy > checkpoints.best()) progress = {{"best_val_accuracy", val.accuracy}, {"best_epoch", epoch + 1}};
+    checkpoints.save_if_best(checkpoint({}, false), val.accuracy);
+    checkpoints.save_last(checkpoint({epoch + 1, 0, o.seed}, true));
+  }
+  result.best_val_accuracy = progress.at("best_val_accuracy");
+  result.best_epoch = progress.at("best_epoch");
+  result.tokens_per_second =
+      result.train_seconds > 0 ? static_cast<double>(result.steps * o.batch * config.maxlen) / result.train_seconds : 0;
+  if (result.stopped || !o.test) return result;
+
+  // The test split, once, with the checkpoint chosen on validation.
+  const ag::nn::Checkpoint best = ag::nn::load_checkpoint(checkpoints.best_path().string(), false);
+  model.load_state_dict(best.model);
+  const TokenizedSplit test_split = load_split(o.data_dir, "test");
+  const Evaluation test = evaluate(model, encode_all(test_split.words, test_split.labels, vocab), {}, 256, true);
+  result.test_accuracy = test.accuracy;
+  std::printf("test: accuracy %.2f%% (loss %.4f) on %lld reviews with best.h5 (epoch %lld, val accuracy %.2f%%)\n",
+              100 * test.accuracy, test.loss, static_cast<long long>(test.count), static_cast<long long>(result.best_epoch),
+              100 * result.best_val_accuracy);
+  return result;
+}
+
+}  // namespace imdb

@@ -1,0 +1,45 @@
+#pragma once
+// `imdb train`: the training run, its checkpoints and its resume.
+
+#include <cstdint>
+#include <string>
+
+#include "examples/imdb/model.h"
+
+namespace imdb {
+
+struct TrainOptions {
+  std::string data_dir;              // --data ("" = $ATTOGRAD_DATA, then shared/data)
+  std::string out_dir = "runs/imdb"; // RUN_DIR: best.h5, last.h5, metrics.csv
+  std::string resume_dir;            // --resume RUN_DIR: continue from RUN_DIR/last.h5
+  ModelConfig model;                 // --vocab, --maxlen, --mask, --dropout
+  std::string optimizer = "adam";    // adam | adamw
+  double lr = 1e-3;
+  double weight_decay = 0;
+  int64_t epochs = 5;
+  int64_t batch = 32;
+  uint64_t seed = 1;                 // initialisation, validation split and shuffling
+  int threads = 0;                   // 0: OpenMP's default
+  double clip = 0;                   // max gradient norm; 0 = off
+  int64_t save_every = 0;            // also write last.h5 every N steps; 0 = only at epoch ends
+  double val_fraction = 0.1;
+  int64_t per_class = 0;             // use only this many training reviews per label (quick runs)
+  bool test = true;                  // evaluate best.h5 on the test split at the end
+  int64_t stop_after_steps = -1;     // stop (saving last.h5) after this many steps in this process (tests)
+  std::string export_batches;        // write the training batches to this HDF5 file and exit (benchmarks)
+  int64_t export_steps = 0;
+};
+
+struct TrainResult {
+  double best_val_accuracy = 0;
+  int64_t best_epoch = -1;
+  double test_accuracy = -1;  // -1 when not evaluated
+  int64_t steps = 0;          // optimizer steps taken in this process
+  double train_seconds = 0;   // time in training steps (not data loading or evaluation)
+  double tokens_per_second = 0;
+  bool stopped = false;       // interrupted (Ctrl-C or stop_after_steps) before the last epoch ended
+};
+
+TrainResult train(const TrainOptions& options);
+
+}  // namespace imdb

@@ -1,0 +1,170 @@
+// The IMDB example: --explain shows the model's own attention weights, a stopped run resumes
+// exactly, and (with the real data) a short run learns.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/core.h"
+#include "data/imdb.h"
+#include "data/tokenizer.h"
+#include "examples/imdb/dataset.h"
+#include "examples/imdb/predict.h"
+#include "examples/imdb/train.h"
+#include "nn/serialize.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A tiny aclImdb tree: positive reviews use "good great fine", negative "bad awful poor", with
+// shared filler words, so a model can learn them in a few steps.
+fs::path make_tiny_dataset(const fs::path& root, int per_class) {
+  const char* positive[] = {"good", "great", "fine", "lovely"};
+  const char* negative[] = {"bad", "awful", "poor", "dull"};
+  const char* filler[] = {"the", "movie", "plot", "actor", "scene", "film"};
+  for (const std::string split : {"train", "test"})
+    for (int label = 0; label < 2; ++label)
+      for (int i = 0; i < per_class; ++i) {
+        std::string text;
+        for (int w = 0; w < 6 + (i * 7) % 9; ++w)
+          text += std::string(w % 3 == 1 ? (label ? positive : negative)[(i + w) % 4] : filler[(i * 5 + w) % 6]) + " ";
+        const fs::path file = root / "aclImdb" / split / (label ? "pos" : "neg") / (std::to_string(i) + "_" + (label ? "9" : "2") + ".txt");
+        fs::create_directories(file.parent_path());
+        std::ofstream(file) << text;
+      }
+  return root;
+}
+
+imdb::TrainOptions tiny_options(const fs::path& data, const fs::path& out) {
+  imdb::TrainOptions o;
+  o.data_dir = data.string();
+  o.out_dir = out.string();
+  o.model.vocab_size = 20;
+  o.model.maxlen = 12;
+  o.model.embed_dim = 8;
+  o.model.hidden = 6;
+  o.model.dropout = 0.1f;  // exercises the generator state in the checkpoint
+  o.batch = 4;
+  o.epochs = 2;
+  o.val_fraction = 0.25;
+  o.test = false;
+  o.threads = 1;
+  return o;
+}
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("attograd-imdb-" + std::to_string(::getpid()) + "-" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() { fs::remove_all(path), fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+ag::nn::NamedTensors weights_of(const fs::path& checkpoint) { return ag::nn::load_checkpoint(checkpoint.string(), false).model; }
+
+TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
+  TempDir tmp;
+  const fs::path data = make_tiny_dataset(tmp.path / "data", 16);  // 24 training reviews: 6 batches per epoch
+  imdb::TrainOptions straight = tiny_options(data, tmp.path / "straight");
+  const imdb::TrainResult full = imdb::train(straight);
+  ASSERT_FALSE(full.stopped);
+  EXPECT_EQ(full.steps, 12);
+
+  imdb::TrainOptions first = tiny_options(data, tmp.path / "resumed");
+  first.stop_after_steps = 3;  // stop in the middle of epoch 1
+  ASSERT_TRUE(imdb::train(first).stopped);
+  imdb::TrainOptions rest = tiny_options(data, tmp.path / "ignored");
+  rest.resume_dir = (tmp.path / "resumed").string();
+  const imdb::TrainResult second = imdb::train(rest);
+  EXPECT_EQ(second.steps, 9);
+  EXPECT_FALSE(second.stopped);
+
+  const auto a = weights_of(tmp.path / "straight" / "last.h5"), b = weights_of(tmp.path / "resumed" / "last.h5");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_EQ(a[i].second.to_vector(), b[i].second.to_vector()) << a[i].first << " differs after resume";
+  }
+  EXPECT_EQ(full.best_val_accuracy, second.best_val_accuracy);
+}
+
+TEST(ImdbExample, ExplainPageShowsEveryWordWithTheModelsOwnAttentionWeights) {
+  for (bool mask : {false, true}) {
+    ag::manual_seed(5);
+    imdb::ModelConfig config;
+    config.vocab_size = 12;
+    config.maxlen = 8;
+    config.embed_dim = 4;
+    config.hidden = 3;
+    config.mask = mask;
+    imdb::Classifier model(config);
+    ag::data::WordCounts counts{{"good", 5}, {"bad", 4}, {"movie", 3}};
+    const ag::data::Vocab vocab = ag::data::Vocab::build(counts, {"<pad>", "<start>", "<unk>"}, "<unk>", 12);
+    // One text shorter than maxlen, one longer (its first words fall outside the window).
+    const std::vector<std::string> texts = {"A good movie!", "bad bad movie, really bad acting and a bad plot overall sadly"};
+    const auto predictions = imdb::predict(model, vocab, texts);
+    const std::string html = imdb::explain_html(predictions);
+
+    for (size_t k = 0; k < texts.size(); ++k) {
+      const std::vector<std::string> words = ag::data::tokenize_review(texts[k]);
+      // The model's own weights for this text, computed here independently of predict().
+      imdb::Examples one;
+      one.ids.push_back(imdb::encode(words, vocab));
+      one.labels.push_back(0);
+      const imdb::Batch batch = imdb::make_batch(one, {0}, config);
+      ag::NoGradGuard no_grad;
+      model.eval();
+      const ag::Tensor attention = model.forward(batch.ids, batch.lengths).attention;
+      const int64_t total = static_cast<int64_t>(words.size()) + 1, kept = std::min(total, config.maxlen);
+      for (size_t w = 0; w < words.size(); ++w) {
+        const int64_t id_index = static_cast<int64_t>(w) + 1 - (total - kept);
+        const int64_t position = (mask ? 0 : config.maxlen - kept) + id_index;
+        const double expected = id_index < 0 ? 0.0 : attention.data()[position];
+        EXPECT_NEAR(predictions[k].word_weights[w], expected, 1e-7) << "text " << k << " word " << words[w];
+      }
+      EXPECT_EQ(predictions[k].words, words);
+    }
+    // Every input word is on the page, each with its weight.
+    std::regex span("<span class=\"w\" data-weight=\"([^\"]+)\"[^>]*>([^<]*)</span>");
+    std::vector<std::pair<double, std::string>> shown;
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), span); it != std::sregex_iterator(); ++it)
+      shown.emplace_back(std::stod((*it)[1]), (*it)[2]);
+    size_t i = 0;
+    for (const auto& p : predictions)
+      for (size_t w = 0; w < p.words.size(); ++w, ++i) {
+        ASSERT_LT(i, shown.size());
+        EXPECT_EQ(shown[i].second, p.words[w]);
+        EXPECT_NEAR(shown[i].first, p.word_weights[w], 1e-8);
+      }
+    EXPECT_EQ(i, shown.size());
+  }
+}
+
+// 2,000 real reviews (1,000 per label), a fixed number of steps; skipped without the data.
+TEST(ImdbExample, ShortRunOnRealReviewsLearns) {
+  fs::path root;
+  try {
+    root = ag::data::find_imdb();
+  } catch (const ag::Error& e) {
+    GTEST_SKIP() << "IMDB data not found, skipping the real-data run: " << e.what();
+  }
+  TempDir tmp;
+  imdb::TrainOptions o;
+  o.data_dir = root.string();
+  o.out_dir = (tmp.path / "run").string();
+  o.per_class = 1000;
+  o.epochs = 4;  // 4 x 56 = 224 steps
+  o.val_fraction = 0.1;
+  o.test = false;
+  o.threads = 2;
+  o.seed = 1;
+  const imdb::TrainResult r = imdb::train(o);
+  std::printf("[imdb short run] best validation accuracy %.2f%% after %lld steps\n", 100 * r.best_val_accuracy,
+              static_cast<long long>(r.steps));
+  EXPECT_GE(r.best_val_accuracy, 0.70);
+}
+
+}  // namespace

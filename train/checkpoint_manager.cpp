@@ -1,0 +1,22 @@
+#include "train/checkpoint_manager.h"
+
+#include "core/error.h"
+
+namespace ag::train {
+
+CheckpointManager::CheckpointManager(std::filesystem::path run_dir) : dir_(std::move(run_dir)) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  check(!ec, "checkpoints: cannot create the run folder {}: {}", dir_.string(), ec.message());
+}
+
+void CheckpointManager::save_last(const nn::Checkpoint& checkpoint) const { nn::save_checkpoint(last_path(), checkpoint); }
+
+bool CheckpointManager::save_if_best(const nn::Checkpoint& checkpoint, double metric) {
+  if (!(metric > best_)) return false;
+  nn::save_checkpoint(best_path(), checkpoint);
+  best_ = metric;
+  return true;
+}
+
+}  // namespace ag::train

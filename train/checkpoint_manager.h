@@ -1,0 +1,32 @@
+#pragma once
+// CheckpointManager: a run folder's best.h5 (best validation metric) and last.h5 (where training
+// is), each written atomically, so a crash or Ctrl-C never loses the last good one.
+
+#include <filesystem>
+#include <limits>
+
+#include "nn/serialize.h"
+
+namespace ag::train {
+
+class CheckpointManager {
+ public:
+  /// Creates `run_dir` if needed.
+  explicit CheckpointManager(std::filesystem::path run_dir);
+  std::filesystem::path last_path() const { return dir_ / "last.h5"; }
+  std::filesystem::path best_path() const { return dir_ / "best.h5"; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  void save_last(const nn::Checkpoint& checkpoint) const;
+  /// Saves `checkpoint` as best.h5 when `metric` is higher than the best so far; returns whether it did.
+  bool save_if_best(const nn::Checkpoint& checkpoint, double metric);
+  double best() const { return best_; }
+  /// The best metric so far (restored when a run resumes).
+  void set_best(double metric) { best_ = metric; }
+
+ private:
+  std::filesystem::path dir_;
+  double best_ = -std::numeric_limits<double>::infinity();
+};
+
+}  // namespace ag::train
