@@ -3,10 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/ops/elementwise.h"
+#include "core/random.h"
+#include "core/tensor.h"
+#include "nn/module.h"
 
 namespace ag::testing {
 
@@ -27,5 +33,35 @@ inline void expect_mentions(const std::string& message, const std::vector<std::s
   for (const std::string& part : parts)
     EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' is missing from: " << message;
 }
+
+/// A leaf that requires grad, with N(0, scale^2) values from a generator seeded with `seed`.
+inline Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {
+  Generator gen(seed);
+  return (randn(std::move(shape), gen) * scale).detach().requires_grad_();
+}
+
+/// "Equal" between float32 results of different shapes (padded vs unpadded, batched vs one at a
+/// time): within a relative 1e-5 (DESIGN.md), with a floor of 1 on the scale.
+inline void expect_equal_rel(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const float x = a.data()[i], y = b.data()[i];
+    EXPECT_LE(std::fabs(x - y), 1e-5f * std::max({1.0f, std::fabs(x), std::fabs(y)})) << what << " at " << i;
+  }
+}
+
+/// Every element finite (no NaN, no inf).
+inline void expect_finite(const Tensor& t, const std::string& what) {
+  ASSERT_TRUE(t.defined()) << what;
+  for (float v : t.to_vector()) ASSERT_TRUE(std::isfinite(v)) << what;
+}
+
+/// The names of (name, tensor) pairs, in order; of a module: its state dict's names.
+inline std::vector<std::string> names_of(const nn::NamedTensors& named) {
+  std::vector<std::string> out;
+  for (const auto& [name, _] : named) out.push_back(name);
+  return out;
+}
+inline std::vector<std::string> names_of(const nn::Module& m) { return names_of(m.state_dict()); }
 
 }  // namespace ag::testing

@@ -18,12 +18,11 @@ using ag::Shape;
 using ag::Tensor;
 using ag::testing::error_of;
 using ag::testing::expect_mentions;
+using ag::testing::random_leaf;
+using ag::testing::expect_equal_rel;
+using ag::testing::expect_finite;
+using ag::testing::names_of;
 namespace nn = ag::nn;
-
-Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {
-  ag::Generator gen(seed);
-  return (ag::randn(std::move(shape), gen) * scale).detach().requires_grad_();
-}
 
 // A random 0/1 mask of `shape` whose last-dim entry 0 is always 0, so no row is fully masked.
 IntTensor random_mask(Shape shape, uint64_t seed, float p = 0.4f) {
@@ -39,26 +38,6 @@ void expect_near_all(const Tensor& actual, const std::vector<double>& expected, 
   ASSERT_EQ(actual.numel(), static_cast<int64_t>(expected.size())) << what;
   for (int64_t i = 0; i < actual.numel(); ++i)
     EXPECT_NEAR(actual.data()[i], expected[i], tol * (1.0 + std::fabs(expected[i]))) << what << " at " << i;
-}
-
-// "Equal" for float32 results of different shapes: within a relative 1e-5 (DESIGN.md).
-void expect_equal_rel(const Tensor& a, const Tensor& b, const std::string& what) {
-  ASSERT_EQ(a.shape(), b.shape()) << what;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const float x = a.data()[i], y = b.data()[i];
-    EXPECT_LE(std::fabs(x - y), 1e-5f * std::max({1.0f, std::fabs(x), std::fabs(y)})) << what << " at " << i;
-  }
-}
-
-void expect_finite(const Tensor& t, const std::string& what) {
-  ASSERT_TRUE(t.defined()) << what;
-  for (float v : t.to_vector()) ASSERT_TRUE(std::isfinite(v)) << what;
-}
-
-std::vector<std::string> names_of(const nn::Module& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, _] : m.state_dict()) out.push_back(name);
-  return out;
 }
 
 // Output and weights in one tensor, so a gradcheck covers both.

@@ -29,11 +29,8 @@ using ag::Tensor;
 using ag::testing::error_of;
 using ag::testing::expect_close;
 using ag::testing::expect_mentions;
-
-Tensor randn_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {
-  ag::Generator gen(seed);
-  return ag::normal(std::move(shape), 0.0f, scale, gen).requires_grad_();
-}
+using ag::testing::random_leaf;
+using ag::testing::names_of;
 
 // Restores the thread count a test changed.
 struct ThreadCountGuard {
@@ -55,12 +52,6 @@ void expect_equal_values(const float* a, const float* b, int64_t n, const std::s
 }
 
 // ---- golden tests against torch ------------------------------------------------------------------
-
-std::vector<std::string> names_of(const ag::nn::NamedTensors& named) {
-  std::vector<std::string> out;
-  for (const auto& [name, t] : named) out.push_back(name);
-  return out;
-}
 
 void expect_param_grads(const ag::testing::FixtureCase& c, const ag::nn::Module& m) {
   for (const auto& [name, p] : m.named_parameters()) expect_close(p.grad(), c.grad(name), c.name() + " d" + name);
@@ -131,9 +122,9 @@ struct OpInputs {
 
 // B = 2, T = 3, I = 3, H = 2; weights small enough that the gates stay away from saturation.
 OpInputs op_inputs(uint64_t seed) {
-  return {randn_leaf({2, 3, 3}, seed), randn_leaf({2, 2}, seed + 1, 0.5f), randn_leaf({2, 2}, seed + 2, 0.5f),
-          randn_leaf({8, 3}, seed + 3, 0.5f), randn_leaf({8, 2}, seed + 4, 0.5f), randn_leaf({8}, seed + 5, 0.3f),
-          randn_leaf({8}, seed + 6, 0.3f)};
+  return {random_leaf({2, 3, 3}, seed), random_leaf({2, 2}, seed + 1, 0.5f), random_leaf({2, 2}, seed + 2, 0.5f),
+          random_leaf({8, 3}, seed + 3, 0.5f), random_leaf({8, 2}, seed + 4, 0.5f), random_leaf({8}, seed + 5, 0.3f),
+          random_leaf({8}, seed + 6, 0.3f)};
 }
 
 TEST(LSTMLayerOp, Gradcheck) {
@@ -185,8 +176,8 @@ TEST(LSTMModule, Gradcheck) {
     ag::manual_seed(31);
     ag::nn::LSTM lstm(3, 2, k.layers, k.bidirectional);
     const int64_t D = k.bidirectional ? 2 : 1;
-    const Tensor x = randn_leaf({2, 3, 3}, 32);
-    const Tensor h0 = randn_leaf({k.layers * D, 2, 2}, 33, 0.5f), c0 = randn_leaf({k.layers * D, 2, 2}, 34, 0.5f);
+    const Tensor x = random_leaf({2, 3, 3}, 32);
+    const Tensor h0 = random_leaf({k.layers * D, 2, 2}, 33, 0.5f), c0 = random_leaf({k.layers * D, 2, 2}, 34, 0.5f);
     const IntTensor lengths = k.lengths ? IntTensor({2, 3}, {2}) : IntTensor();
     auto f = [&](const std::vector<Tensor>& v) {
       const ag::nn::LSTMOutput r = lstm(v[0], lengths, k.states ? v[1] : Tensor(), k.states ? v[2] : Tensor());
@@ -202,7 +193,7 @@ TEST(LSTMModule, CellGradcheck) {
   for (bool bias : {true, false}) {
     ag::manual_seed(41);
     ag::nn::LSTMCell cell(3, 2, bias);
-    const Tensor x = randn_leaf({2, 3}, 42), h = randn_leaf({2, 2}, 43, 0.5f), c = randn_leaf({2, 2}, 44, 0.5f);
+    const Tensor x = random_leaf({2, 3}, 42), h = random_leaf({2, 2}, 43, 0.5f), c = random_leaf({2, 2}, 44, 0.5f);
     auto f = [&](const std::vector<Tensor>& v) {
       const auto [h1, c1] = cell(v[0], v[1], v[2]);
       return flat({h1, c1});
@@ -230,7 +221,7 @@ void check_padded_equals_alone(int64_t layers, bool bidirectional, int threads) 
   const int64_t B = 20, T = 9, I = 6, H = 48, D = bidirectional ? 2 : 1;
   ag::nn::LSTM lstm(I, H, layers, bidirectional);
   const std::vector<int64_t> len = {5, 9, 1, 7, 9, 3, 6, 8, 2, 9, 4, 9, 6, 1, 7, 9, 5, 3, 8, 9};
-  const Tensor x = randn_leaf({B, T, I}, 52);
+  const Tensor x = random_leaf({B, T, I}, 52);
   const ag::nn::LSTMOutput batch = lstm(x, IntTensor(len, {B}));
   for (int64_t b = 0; b < B; ++b) {
     const std::string what = "sequence " + std::to_string(b) + " (threads " + std::to_string(threads) + ")";
@@ -258,9 +249,9 @@ TEST(LSTMPadding, PadPositionsGetNoGradientAndDoNotMatter) {
   ag::nn::LSTM lstm(4, 5, 2, true);
   const std::vector<int64_t> len = {3, 6, 1};
   const IntTensor lengths(len, {3});
-  const Tensor x = randn_leaf({3, 6, 4}, 62);
+  const Tensor x = random_leaf({3, 6, 4}, 62);
   const ag::nn::LSTMOutput a = lstm(x, lengths);
-  (ag::sum(a.output * randn_leaf({3, 6, 10}, 63)) + ag::sum(a.h_n) + ag::sum(a.c_n)).backward();
+  (ag::sum(a.output * random_leaf({3, 6, 10}, 63)) + ag::sum(a.h_n) + ag::sum(a.c_n)).backward();
   for (int64_t b = 0; b < 3; ++b)
     for (int64_t t = len[b]; t < 6; ++t)
       for (int64_t j = 0; j < 4; ++j) ASSERT_EQ(x.grad().at({b, t, j}), 0.0f) << "b " << b << " t " << t;
@@ -278,7 +269,7 @@ TEST(LSTMPadding, PadPositionsGetNoGradientAndDoNotMatter) {
 TEST(LSTMPadding, FullLengthsEqualNoLengths) {
   ag::manual_seed(71);
   ag::nn::LSTM lstm(4, 3, 1, true);
-  const Tensor x = randn_leaf({2, 5, 4}, 72);
+  const Tensor x = random_leaf({2, 5, 4}, 72);
   const ag::nn::LSTMOutput a = lstm(x), b = lstm(x, IntTensor::full({2}, 5));
   EXPECT_EQ(a.output.to_vector(), b.output.to_vector());
   EXPECT_EQ(a.h_n.to_vector(), b.h_n.to_vector());
@@ -313,7 +304,7 @@ TEST(LSTMModule, ReverseHalfOfABidirectionalOutputIsTheReversedSequence) {
   const auto& w = bi.weights[1];
   fwd.load_state_dict({{"weight_ih_l0", w.weight_ih}, {"weight_hh_l0", w.weight_hh}, {"bias_ih_l0", w.bias_ih},
                        {"bias_hh_l0", w.bias_hh}});
-  const Tensor x = randn_leaf({2, 5, 3}, 82);
+  const Tensor x = random_leaf({2, 5, 3}, 82);
   std::vector<Tensor> steps;
   for (int64_t t = 4; t >= 0; --t) steps.push_back(ag::narrow(x, 1, t, 1));
   const ag::nn::LSTMOutput a = bi(x), b = fwd(ag::concat(steps, 1));
@@ -329,7 +320,7 @@ TEST(LSTMModule, DropoutBetweenLayersOnlyInTraining) {
   ag::nn::LSTM with_dropout(4, 6, 2, false, 0.5f, &gen);
   ag::nn::LSTM without(4, 6, 2, false, 0.0f);
   without.load_state_dict(with_dropout.state_dict());
-  const Tensor x = randn_leaf({3, 5, 4}, 92);
+  const Tensor x = random_leaf({3, 5, 4}, 92);
   const std::vector<float> reference = without(x).output.to_vector();
   EXPECT_NE(with_dropout(x).output.to_vector(), reference);  // train mode: dropout on layer 0's output
   const uint64_t drawn = gen.offset();
@@ -353,7 +344,7 @@ TEST(LSTMModule, DeterministicRunToRun) {
     ag::set_num_threads(threads);
     ag::manual_seed(101);
     ag::nn::LSTM lstm(12, 48, 2, true);  // B = 24, H = 48: a step's rows are split across threads
-    const Tensor x = randn_leaf({24, 6, 12}, 102);
+    const Tensor x = random_leaf({24, 6, 12}, 102);
     const IntTensor lengths({6, 4, 5, 6, 1, 6, 3, 6, 6, 2, 5, 5, 6, 6, 4, 4, 6, 3, 6, 2, 6, 6, 5, 6}, {24});
     std::vector<std::vector<float>> runs;
     for (int run = 0; run < 2; ++run) {
@@ -375,7 +366,7 @@ TEST(LSTMModule, DeterministicRunToRun) {
 TEST(LSTMModule, BackwardTwiceWithRetainGraphGivesTheSameGradients) {
   ag::manual_seed(111);
   ag::nn::LSTM lstm(3, 4, 1, true);
-  const Tensor x = randn_leaf({2, 5, 3}, 112);
+  const Tensor x = random_leaf({2, 5, 3}, 112);
   const ag::nn::LSTMOutput out = lstm(x, IntTensor({5, 3}, {2}));
   const Tensor loss = ag::sum(out.output) + ag::sum(out.c_n);
   loss.backward({}, /*retain_graph=*/true);
@@ -398,7 +389,7 @@ TEST(LSTMModule, GraphIsFreedAfterBackward) {
   ag::nn::LSTM lstm(3, 4, 2, true);
   const int64_t nodes_before = ag::Node::live_count();
   {
-    const ag::nn::LSTMOutput out = lstm(randn_leaf({2, 50, 3}, 122));
+    const ag::nn::LSTMOutput out = lstm(random_leaf({2, 50, 3}, 122));
     (ag::sum(out.output) + ag::sum(out.h_n)).backward();
   }
   EXPECT_EQ(ag::Node::live_count(), nodes_before);

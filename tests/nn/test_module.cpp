@@ -18,6 +18,7 @@ namespace {
 using ag::Tensor;
 using ag::testing::error_of;
 using ag::testing::expect_mentions;
+using ag::testing::names_of;
 namespace nn = ag::nn;
 
 // A user-style module with a child, a parameter and a buffer.
@@ -34,12 +35,6 @@ class Block : public nn::Module {
   std::shared_ptr<nn::LayerNorm> norm;
   Tensor scale, running;
 };
-
-std::vector<std::string> names_of(const nn::NamedTensors& named) {
-  std::vector<std::string> out;
-  for (const auto& [n, _] : named) out.push_back(n);
-  return out;
-}
 
 TEST(Module, NamesAreDotJoinedInRegistrationOrder) {
   Block b;

@@ -22,27 +22,10 @@ using ag::testing::expect_close;
 using ag::testing::expect_mentions;
 using ag::testing::Fixture;
 using ag::testing::FixtureCase;
+using ag::testing::random_leaf;
+using ag::testing::expect_equal_rel;
+using ag::testing::names_of;
 namespace nn = ag::nn;
-
-Tensor random_leaf(ag::Shape shape, uint64_t seed, float scale = 1.0f) {
-  ag::Generator gen(seed);
-  return (ag::randn(std::move(shape), gen) * scale).detach().requires_grad_();
-}
-
-// "Equal" for float32 results of different shapes: within a relative 1e-5 (DESIGN.md).
-void expect_equal_rel(const Tensor& a, const Tensor& b, const std::string& what) {
-  ASSERT_EQ(a.shape(), b.shape()) << what;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const float x = a.data()[i], y = b.data()[i];
-    EXPECT_LE(std::fabs(x - y), 1e-5f * std::max({1.0f, std::fabs(x), std::fabs(y)})) << what << " at " << i;
-  }
-}
-
-std::vector<std::string> names_of(const nn::Module& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, _] : m.state_dict()) out.push_back(name);
-  return out;
-}
 
 // Rows b, positions [start, start + n) of a (B, T, D) tensor.
 Tensor rows(const Tensor& x, int64_t b, int64_t start, int64_t n) {
