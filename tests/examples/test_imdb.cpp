@@ -15,6 +15,8 @@
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
 #include "nn/serialize.h"
+#include "tests/fixture.h"
+#include "tests/test_util.h"
 
 namespace {
 
@@ -140,6 +142,30 @@ TEST(ImdbExample, ExplainPageShowsEveryWordWithTheModelsOwnAttentionWeights) {
         EXPECT_NEAR(shown[i].first, p.word_weights[w], 1e-8);
       }
     EXPECT_EQ(i, shown.size());
+  }
+}
+
+// The whole model against its PyTorch twin (bench/torch/imdb_model.py): the full parameter-name
+// list, outputs, attention weights and every gradient, without and with the mask.
+TEST(ImdbExample, WholeModelMatchesPyTorch) {
+  const ag::testing::Fixture fixture("models.h5");
+  for (const std::string name : {"imdb", "imdb_masked"}) {
+    const ag::testing::FixtureCase c = fixture[name];
+    imdb::ModelConfig config;
+    config.vocab_size = c.attr_int("vocab_size");
+    config.maxlen = c.attr_int("maxlen");
+    config.embed_dim = c.attr_int("embed_dim");
+    config.hidden = c.attr_int("hidden");
+    config.mask = c.attr_int("mask") != 0;
+    imdb::Classifier model(config);
+    EXPECT_EQ(ag::testing::names_of(model), c.state_dict_keys()) << name;
+    model.load_state_dict(c.state());
+    const imdb::Prediction y = model.forward(c.input_ints("ids"), c.input_ints("lengths"));
+    ag::testing::expect_close(y.logits, c.output("logits"), name + " logits");
+    ag::testing::expect_close(y.attention, c.output("attention"), name + " attention");
+    ag::sum(y.logits * c.upstream("logits") + ag::sum(y.attention * c.upstream("attention"), {1})).backward();
+    for (const auto& [param, t] : model.named_parameters())
+      ag::testing::expect_close(t.grad(), c.grad(param), name + " grad " + param);
   }
 }
 
