@@ -1,0 +1,76 @@
+// imdb_speed: times attograd's IMDB classifier on the batches `imdb train --export-batches` wrote,
+// the same ones bench/torch/imdb.py times PyTorch on. Prints one JSON line.
+//
+//   imdb_speed --batches FILE [--threads N] [--warmup 5] [--steps 30]
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/core.h"
+#include "examples/imdb/model.h"
+#include "nn/hdf5.h"
+#include "optim/adam.h"
+
+int main(int argc, char** argv) {
+  std::string path;
+  int threads = 1;
+  int64_t warmup = 5, steps = 30;
+  CLI::App app{"time training and inference steps of the IMDB classifier on exported batches"};
+  app.add_option("--batches", path, "file written by imdb train --export-batches")->required();
+  app.add_option("--threads", threads, "threads")->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
+  app.add_option("--steps", steps, "timed steps")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  ag::set_num_threads(threads);
+  ag::H5File file(path, ag::H5File::Mode::Read);
+  const imdb::ModelConfig config = imdb::ModelConfig::from_json(file.attr_string("/", "config"));
+  const int64_t available = file.attr_int("/", "steps");
+  struct Batch {
+    ag::IntTensor ids, lengths;
+    ag::Tensor labels;
+  };
+  std::vector<Batch> batches;
+  for (int64_t s = 0; s < available; ++s)
+    batches.push_back({file.read_ints(fmt::format("/batches/{}/ids", s)), file.read_ints(fmt::format("/batches/{}/lengths", s)),
+                       file.read_tensor(fmt::format("/batches/{}/labels", s))});
+  ag::manual_seed(0);
+  imdb::Classifier model(config);
+  ag::optim::Adam adam(model.named_parameters(), 1e-3);
+  using clock = std::chrono::steady_clock;
+
+  // Training: forward, loss, backward, Adam step: what one step of imdb train does.
+  double train_seconds = 0;
+  for (int64_t i = 0; i < warmup + steps; ++i) {
+    const Batch& b = batches[i % available];
+    const auto start = clock::now();
+    const ag::Tensor logits = model.forward(b.ids, b.lengths).logits;
+    const ag::Tensor loss = ag::binary_cross_entropy_with_logits(logits, b.labels);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    if (i >= warmup) train_seconds += std::chrono::duration<double>(clock::now() - start).count();
+  }
+  // Inference: eval mode, nothing recorded.
+  model.eval();
+  double eval_seconds = 0;
+  {
+    ag::NoGradGuard no_grad;
+    for (int64_t i = 0; i < warmup + steps; ++i) {
+      const Batch& b = batches[i % available];
+      const auto start = clock::now();
+      const ag::Tensor logits = model.forward(b.ids, b.lengths).logits;
+      if (i >= warmup) eval_seconds += std::chrono::duration<double>(clock::now() - start).count();
+    }
+  }
+  const double tokens = static_cast<double>(steps * batches[0].ids.numel());
+  std::printf("%s\n", nlohmann::json{{"framework", "attograd"},
+                                     {"threads", threads},
+                                     {"train_tokens_per_s", tokens / train_seconds},
+                                     {"eval_tokens_per_s", tokens / eval_seconds}}
+                          .dump()
+                          .c_str());
+  return 0;
+}
