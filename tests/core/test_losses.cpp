@@ -220,3 +220,48 @@ TEST(MseLoss, Errors) {
 }
 
 }  // namespace
+
+namespace {
+
+// A label-smoothed, ignore_index loss over a padded batch equals the loss over the unpadded
+// sequences (issue: padded == unpadded), for the value and the logits' gradient.
+TEST(CrossEntropy, PaddedBatchEqualsUnpaddedSequences) {
+  ag::Generator gen(9);
+  const int64_t classes = 7, steps = 5;
+  const std::vector<std::vector<int64_t>> sequences = {{1, 4, 2, 6, 3}, {5, 0}, {2, 2, 6}};
+  // Padded: (3, 5, C) logits, targets padded with ignore_index -100.
+  ag::Tensor padded_logits = ag::randn({3, steps, classes}, gen).requires_grad_();
+  ag::IntTensor padded_targets = ag::IntTensor::full({3, steps}, -100);
+  int64_t total = 0;
+  for (int64_t b = 0; b < 3; ++b)
+    for (size_t t = 0; t < sequences[b].size(); ++t, ++total) padded_targets.data()[b * steps + t] = sequences[b][t];
+  ag::Tensor padded = ag::cross_entropy(padded_logits, padded_targets, -100, 0.1f);
+  padded.backward();
+  // Unpadded: the real positions only, gathered into (total, C).
+  ag::Tensor flat = ag::empty({total, classes});
+  ag::IntTensor flat_targets({total});
+  int64_t row = 0;
+  for (int64_t b = 0; b < 3; ++b)
+    for (size_t t = 0; t < sequences[b].size(); ++t, ++row) {
+      for (int64_t c = 0; c < classes; ++c) flat.data()[row * classes + c] = padded_logits.at({b, static_cast<int64_t>(t), c});
+      flat_targets.data()[row] = sequences[b][t];
+    }
+  flat.requires_grad_();
+  ag::Tensor unpadded = ag::cross_entropy(flat, flat_targets, -100, 0.1f);
+  unpadded.backward();
+  EXPECT_NEAR(padded.item(), unpadded.item(), 1e-5 * std::fabs(unpadded.item()));
+  row = 0;
+  for (int64_t b = 0; b < 3; row += static_cast<int64_t>(sequences[b].size()), ++b)
+    for (int64_t t = 0; t < steps; ++t)
+      for (int64_t c = 0; c < classes; ++c) {
+        const float g = padded_logits.grad().at({b, t, c});
+        if (t >= static_cast<int64_t>(sequences[b].size())) {
+          EXPECT_EQ(g, 0.0f);  // padding gets no gradient
+        } else {
+          const float expected = flat.grad().at({row + t, c});
+          EXPECT_NEAR(g, expected, 1e-5 * std::max(1e-2f, std::fabs(expected)));
+        }
+      }
+}
+
+}  // namespace
