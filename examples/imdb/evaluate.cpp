@@ -1,6 +1,7 @@
 #include "examples/imdb/evaluate.h"
 
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 #include "core/core.h"
@@ -9,7 +10,7 @@
 namespace imdb {
 
 Evaluation evaluate(Classifier& model, const Examples& examples, std::vector<int64_t> indices, int64_t batch_size,
-                    bool show_progress) {
+                    bool show_progress, std::vector<float>* probabilities) {
   if (indices.empty()) {
     indices.resize(examples.size());
     std::iota(indices.begin(), indices.end(), 0);
@@ -28,6 +29,7 @@ Evaluation evaluate(Classifier& model, const Examples& examples, std::vector<int
     const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
     loss_sum += ag::binary_cross_entropy_with_logits(logits, batch.labels, ag::Reduction::Sum).item();
     for (int64_t i = 0; i < batch.size(); ++i) {
+      if (probabilities) probabilities->push_back(1.0f / (1.0f + std::exp(-logits.data()[i])));
       const bool predicted = logits.data()[i] > 0, actual = batch.labels.data()[i] > 0.5f;
       e.true_positive += predicted && actual;
       e.true_negative += !predicted && !actual;

@@ -18,7 +18,8 @@ struct Evaluation {
 };
 
 /// Runs the model in eval mode, without recording, over `indices` of `examples` (all when empty).
+/// When `probabilities` is given it receives P(positive) of each example, in the order of indices.
 Evaluation evaluate(Classifier& model, const Examples& examples, std::vector<int64_t> indices, int64_t batch_size,
-                    bool show_progress = false);
+                    bool show_progress = false, std::vector<float>* probabilities = nullptr);
 
 }  // namespace imdb

@@ -15,6 +15,7 @@
 #include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
+#include "nn/hdf5.h"
 #include "nn/serialize.h"
 
 namespace {
@@ -34,11 +35,26 @@ Loaded load_model(const std::string& path) {
   return out;
 }
 
-int run_eval(const std::string& checkpoint, const std::string& data, int64_t batch) {
+// Writes the encoded test inputs and attograd's probabilities, for bench/torch/imdb.py's parity check.
+void write_predictions(const std::string& path, const imdb::Examples& examples, const imdb::ModelConfig& config,
+                       const std::vector<float>& probabilities) {
+  std::vector<int64_t> all(examples.size());
+  for (int64_t i = 0; i < examples.size(); ++i) all[i] = i;
+  const imdb::Batch batch = imdb::make_batch(examples, all, config);
+  ag::H5File f(path, ag::H5File::Mode::Create);
+  f.write("/ids", batch.ids);
+  f.write("/lengths", batch.lengths);
+  f.write("/probabilities", ag::from_data(probabilities, {examples.size()}));
+  std::printf("wrote the test inputs and predictions to %s\n", path.c_str());
+}
+
+int run_eval(const std::string& checkpoint, const std::string& data, int64_t batch, const std::string& predictions) {
   Loaded m = load_model(checkpoint);
   const imdb::TokenizedSplit test = imdb::load_split(data, "test");
-  const imdb::Evaluation e =
-      imdb::evaluate(*m.model, imdb::encode_all(test.words, test.labels, m.vocab), {}, batch, /*show_progress=*/true);
+  const imdb::Examples examples = imdb::encode_all(test.words, test.labels, m.vocab);
+  std::vector<float> probabilities;
+  const imdb::Evaluation e = imdb::evaluate(*m.model, examples, {}, batch, /*show_progress=*/true, &probabilities);
+  if (!predictions.empty()) write_predictions(predictions, examples, m.model->config(), probabilities);
   std::printf("test split: %lld reviews\n  loss      %.4f\n  accuracy  %.2f%%\n", static_cast<long long>(e.count), e.loss,
               100 * e.accuracy);
   std::printf("  confusion matrix (rows: actual, columns: predicted)\n");
@@ -97,7 +113,7 @@ int main(int argc, char** argv) {
   train->add_option("--export-batches", o.export_batches, "write the first --export-steps batches to this file and exit");
   train->add_option("--export-steps", o.export_steps, "batches to export")->capture_default_str();
 
-  std::string checkpoint, data, explain;
+  std::string checkpoint, data, explain, predictions;
   int64_t batch = 256;
   int threads = 0;
   std::vector<std::string> texts;
@@ -106,6 +122,7 @@ int main(int argc, char** argv) {
   eval->add_option("--data", data, "folder with aclImdb/ or aclImdb_v1.tar.gz");
   eval->add_option("--batch", batch, "batch size")->capture_default_str();
   eval->add_option("--threads", threads, "threads (default: all cores)");
+  eval->add_option("--predictions", predictions, "also write the test inputs and probabilities here (HDF5)");
   CLI::App* predict = app.add_subcommand("predict", "P(positive) for each text (arguments, or lines on stdin)");
   predict->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
   predict->add_option("texts", texts, "texts to classify");
@@ -115,7 +132,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) ag::set_num_threads(threads);
-    if (*eval) return run_eval(checkpoint, data, batch);
+    if (*eval) return run_eval(checkpoint, data, batch, predictions);
     if (*predict) return run_predict(checkpoint, texts, explain);
     const imdb::TrainResult r = imdb::train(o);
     if (!o.export_batches.empty()) return 0;
