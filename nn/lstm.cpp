@@ -94,15 +94,26 @@ LSTMOutput LSTM::forward(const Tensor& x, const IntTensor& lengths, const Tensor
   std::vector<Tensor> h_n, c_n;
   for (int64_t k = 0; k < num_layers_; ++k) {
     std::vector<Tensor> halves;
-    for (int64_t d = 0; d < D; ++d) {
-      const int64_t index = k * D + d;
-      const LSTMWeights& w = weights[index];
-      LSTMLayerOutput r = lstm_layer(layer_input, lengths, state_at(h0, index, num_layers_ * D),
-                                     state_at(c0, index, num_layers_ * D), w.weight_ih, w.weight_hh, w.bias_ih,
-                                     w.bias_hh, d == 1);
+    auto collect = [&](const LSTMLayerOutput& r) {
       halves.push_back(r.output);
       h_n.push_back(r.h_n);
       c_n.push_back(r.c_n);
+    };
+    auto layer_weights = [&](int64_t index) {
+      const LSTMWeights& w = weights[index];
+      return LSTMLayerWeights{w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh};
+    };
+    const int64_t first = k * D, states = num_layers_ * D;
+    if (D == 1) {
+      const LSTMLayerWeights w = layer_weights(first);
+      collect(lstm_layer(layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), w.w_ih, w.w_hh,
+                         w.b_ih, w.b_hh));
+    } else {  // both directions at once, one per thread
+      BidirectionalLSTMOutput r = lstm_bidirectional_layer(
+          layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), state_at(h0, first + 1, states),
+          state_at(c0, first + 1, states), layer_weights(first), layer_weights(first + 1));
+      collect(r.forward);
+      collect(r.reverse);
     }
     layer_input = D == 1 ? halves[0] : concat(halves, 2);
     if (k + 1 < num_layers_) layer_input = ag::dropout(layer_input, dropout_, is_training(), *gen_);

@@ -10,6 +10,7 @@
 #include "core/autograd.h"
 #include "core/error.h"
 #include "core/kernels.h"
+#include "core/ops/elementwise.h"
 #include "core/threads.h"
 
 namespace ag {
@@ -293,11 +294,16 @@ void check_inputs(const Tensor& x, const IntTensor& lengths, const Tensor& h0, c
 //   a = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T,  (i, f, g, o) = (sig, sig, tanh, sig)(a),
 //   c_t = f c_{t-1} + i g,  h_t = o tanh(c_t);
 // the x W_ih^T part for all steps is one GEMM up front. Backward: see lstm_backward.
-LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
-                           const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
-                           bool reverse) {
-  check_inputs(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh);
-  detail::init_threads_once();
+namespace {
+
+// The forward pass of one layer-direction, recording nothing: outputs and what backward needs.
+struct ForwardPass {
+  std::shared_ptr<LSTMTape> tape;
+  Tensor output, h_n, c_n;
+};
+
+ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
+                        const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1), G = 4 * H;
   auto tape = std::make_shared<LSTMTape>();
   tape->packing = make_packing(lengths, B, T, reverse);
@@ -329,7 +335,8 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
   }
 
   // The recurrence: per step one GEMM h_prev (n, H) @ W_hh^T (H, 4H) and the gate kernel, both split
-  // over the step's rows (each thread runs its own small GEMM: one parallel region per step).
+  // over the step's rows (each thread runs its own small GEMM: one parallel region per step; inside
+  // lstm_bidirectional_layer's sections they run inline on the section's thread).
   tape->c = empty({N, H});
   tape->tc = empty({N, H});
   tape->h = empty({N, H});
@@ -352,28 +359,90 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
   }
 
   // Outputs: h of every step back in (B, T, H), zeros at pads; the states after each last step.
-  Tensor output = empty({B, T, H}), h_n = empty({B, H}), c_n = empty({B, H});
-  unpack(h, output.data(), p, H);
+  ForwardPass out{tape, empty({B, T, H}), empty({B, H}), empty({B, H})};
+  unpack(h, out.output.data(), p, H);
   for (int64_t r = 0; r < B; ++r) {
     const int64_t last = p.offset[p.length[r] - 1] + r;  // packed row of row r's last step
-    std::memcpy(h_n.data() + p.order[r] * H, h + last * H, sizeof(float) * H);
-    std::memcpy(c_n.data() + p.order[r] * H, c + last * H, sizeof(float) * H);
+    std::memcpy(out.h_n.data() + p.order[r] * H, h + last * H, sizeof(float) * H);
+    std::memcpy(out.c_n.data() + p.order[r] * H, c + last * H, sizeof(float) * H);
   }
+  return out;
+}
 
-  const Needs need{x.requires_grad(),
-                   h0.defined() && h0.requires_grad(),
-                   c0.defined() && c0.requires_grad(),
-                   w_ih.requires_grad(),
-                   w_hh.requires_grad(),
-                   b_ih.defined() && b_ih.requires_grad(),
-                   b_hh.defined() && b_hh.requires_grad()};
+Needs needs_of(const Tensor& x, const Tensor& h0, const Tensor& c0, const LSTMLayerWeights& w) {
+  return Needs{x.requires_grad(),
+               h0.defined() && h0.requires_grad(),
+               c0.defined() && c0.requires_grad(),
+               w.w_ih.requires_grad(),
+               w.w_hh.requires_grad(),
+               w.b_ih.defined() && w.b_ih.requires_grad(),
+               w.b_hh.defined() && w.b_hh.requires_grad()};
+}
+
+// Two threads for the two directions when the thread count allows, else one after the other.
+bool run_directions_concurrently() { return get_num_threads() >= 2 && !omp_in_parallel(); }
+
+}  // namespace
+
+LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
+                           const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
+                           bool reverse) {
+  check_inputs(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh);
+  detail::init_threads_once();
+  const ForwardPass f = run_forward(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
+  const Needs need = needs_of(x, h0, c0, {w_ih, w_hh, b_ih, b_hh});
   std::vector<Tensor> outs = record_multi(
-      reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {output, h_n, c_n},
-      [tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()), sw_hh = Saved(w_hh),
+      reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {f.output, f.h_n, f.c_n},
+      [tape = f.tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()), sw_hh = Saved(w_hh),
        need](const Grads& dout) {
         return lstm_backward(*tape, *sx, *sw_ih, *sw_hh, dout, need);
       });
   return {outs[0], outs[1], outs[2]};
+}
+
+// Both directions as one node. Forward: the two recurrences run at once, one per thread, each
+// sequential over its steps (one synchronisation per layer instead of one per step, so a busy
+// machine slows it gracefully). Backward: likewise, then dx = dx_forward + dx_reverse.
+BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0_forward,
+                                                 const Tensor& c0_forward, const Tensor& h0_reverse,
+                                                 const Tensor& c0_reverse, const LSTMLayerWeights& forward,
+                                                 const LSTMLayerWeights& reverse) {
+  check_inputs(x, lengths, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh);
+  check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh);
+  detail::init_threads_once();
+  ForwardPass f, r;
+#pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
+  {
+#pragma omp section
+    f = run_forward(x, lengths, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh, false);
+#pragma omp section
+    r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh, true);
+  }
+  const Needs need_f = needs_of(x, h0_forward, c0_forward, forward), need_r = needs_of(x, h0_reverse, c0_reverse, reverse);
+  const bool need_w_ih = need_f.w_ih || need_r.w_ih, need_x = need_f.x;
+  std::vector<Tensor> outs = record_multi(
+      "lstm_bidirectional_layer",
+      {x, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh, h0_reverse, c0_reverse,
+       reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh},
+      {f.output, f.h_n, f.c_n, r.output, r.h_n, r.c_n},
+      [tape_f = f.tape, tape_r = r.tape, sx = Saved(need_w_ih ? x : Tensor()),
+       sw_ih_f = Saved(need_x ? forward.w_ih : Tensor()), sw_hh_f = Saved(forward.w_hh),
+       sw_ih_r = Saved(need_x ? reverse.w_ih : Tensor()), sw_hh_r = Saved(reverse.w_hh), need_f,
+       need_r](const Grads& dout) {
+        // Read every saved tensor here, outside the threads: a version mismatch raises.
+        const Tensor &x = *sx, &w_ih_f = *sw_ih_f, &w_hh_f = *sw_hh_f, &w_ih_r = *sw_ih_r, &w_hh_r = *sw_hh_r;
+        Grads gf, gr;
+#pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
+        {
+#pragma omp section
+          gf = lstm_backward(*tape_f, x, w_ih_f, w_hh_f, {dout[0], dout[1], dout[2]}, need_f);
+#pragma omp section
+          gr = lstm_backward(*tape_r, x, w_ih_r, w_hh_r, {dout[3], dout[4], dout[5]}, need_r);
+        }
+        const Tensor dx = gf[0].defined() ? gf[0] + gr[0] : Tensor();
+        return Grads{dx, gf[1], gf[2], gf[3], gf[4], gf[5], gf[6], gr[1], gr[2], gr[3], gr[4], gr[5], gr[6]};
+      });
+  return {{outs[0], outs[1], outs[2]}, {outs[3], outs[4], outs[5]}};
 }
 
 }  // namespace ag

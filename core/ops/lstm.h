@@ -23,4 +23,23 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
                            const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                            bool reverse = false);
 
+/// One layer-direction's weights: w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H, may be undefined).
+struct LSTMLayerWeights {
+  Tensor w_ih, w_hh, b_ih, b_hh;
+};
+
+/// What lstm_bidirectional_layer returns (one autograd node, six outputs).
+struct BidirectionalLSTMOutput {
+  LSTMLayerOutput forward;  // lstm_layer(..., reverse = false)
+  LSTMLayerOutput reverse;  // lstm_layer(..., reverse = true)
+};
+
+/// Both directions of a bidirectional layer over the same x and lengths, equal to two lstm_layer
+/// calls, but computed as one node whose forward and backward run the two directions at once, one
+/// per thread (with 2 or more threads): one synchronisation per layer instead of one per step.
+BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0_forward,
+                                                 const Tensor& c0_forward, const Tensor& h0_reverse,
+                                                 const Tensor& c0_reverse, const LSTMLayerWeights& forward,
+                                                 const LSTMLayerWeights& reverse);
+
 }  // namespace ag

@@ -433,3 +433,51 @@ TEST(LSTMErrors, NameTheProblem) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fused bidirectional layer equals lstm_layer forward plus lstm_layer reverse: outputs, states
+// and every gradient, with lengths and initial states, at 1 and 2 threads.
+TEST(LSTMBidirectionalOp, EqualsTwoSingleDirectionCalls) {
+  const int saved_threads = ag::get_num_threads();
+  for (int threads : {1, 2}) {
+    ag::set_num_threads(threads);
+    const int64_t B = 3, T = 5, I = 4, H = 3;
+    std::vector<ag::Tensor> leaves;
+    auto leaf = [&](ag::Shape s, uint64_t seed) {
+      leaves.push_back(ag::testing::random_leaf(std::move(s), seed, 0.5f));
+      return leaves.back();
+    };
+    const ag::Tensor x = leaf({B, T, I}, 1);
+    const ag::LSTMLayerWeights f{leaf({4 * H, I}, 2), leaf({4 * H, H}, 3), leaf({4 * H}, 4), leaf({4 * H}, 5)};
+    const ag::LSTMLayerWeights r{leaf({4 * H, I}, 6), leaf({4 * H, H}, 7), leaf({4 * H}, 8), leaf({4 * H}, 9)};
+    const ag::Tensor h0f = leaf({B, H}, 10), c0f = leaf({B, H}, 11), h0r = leaf({B, H}, 12), c0r = leaf({B, H}, 13);
+    const ag::IntTensor lengths({5, 2, 4}, {B});
+    // Each output weighted differently, so every gradient path matters.
+    auto loss_of = [](const std::vector<ag::Tensor>& outs) {
+      ag::Tensor total = ag::scalar(0.0f);
+      for (size_t k = 0; k < outs.size(); ++k) total = total + ag::sum(outs[k] * outs[k]) * (1.0f + 0.5f * k);
+      return total;
+    };
+    const ag::BidirectionalLSTMOutput both = ag::lstm_bidirectional_layer(x, lengths, h0f, c0f, h0r, c0r, f, r);
+    loss_of({both.forward.output, both.forward.h_n, both.forward.c_n, both.reverse.output, both.reverse.h_n,
+             both.reverse.c_n})
+        .backward();
+    std::vector<ag::Tensor> fused_grads;
+    for (const ag::Tensor& t : leaves) fused_grads.push_back(t.grad().clone()), t.zero_grad();
+
+    const ag::LSTMLayerOutput a = ag::lstm_layer(x, lengths, h0f, c0f, f.w_ih, f.w_hh, f.b_ih, f.b_hh, false);
+    const ag::LSTMLayerOutput b = ag::lstm_layer(x, lengths, h0r, c0r, r.w_ih, r.w_hh, r.b_ih, r.b_hh, true);
+    loss_of({a.output, a.h_n, a.c_n, b.output, b.h_n, b.c_n}).backward();
+    ag::testing::expect_equal_rel(both.forward.output, a.output, "forward output");
+    ag::testing::expect_equal_rel(both.reverse.output, b.output, "reverse output");
+    ag::testing::expect_equal_rel(both.reverse.c_n, b.c_n, "reverse c_n");
+    for (size_t k = 0; k < leaves.size(); ++k) {
+      ag::testing::expect_equal_rel(fused_grads[k], leaves[k].grad(), "gradient of leaf " + std::to_string(k));
+      leaves[k].zero_grad();
+    }
+  }
+  ag::set_num_threads(saved_threads);
+}
+
+}  // namespace
