@@ -16,7 +16,9 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Throws ag::Error(fmt::format(f, args...)) when `ok` is false; the message is formatted only then.
+/// Throws ag::Error(fmt::format(f, args...)) when `ok` is false; the message is formatted only then,
+/// but, as with any function call, the arguments are evaluated first: pass nothing that is invalid
+/// when `ok` holds (e.g. the shape of a tensor that may be undefined).
 template <class... Args>
 inline void check(bool ok, fmt::format_string<Args...> f, Args&&... args) {
   if (!ok) [[unlikely]]
