@@ -1,5 +1,7 @@
 #include "data/tokenizer.h"
 
+#include <cctype>
+
 namespace ag::data {
 
 namespace {
@@ -44,6 +46,88 @@ std::vector<std::string> tokenize_review(std::string_view text) {
   }
   flush();
   return words;
+}
+
+namespace {
+
+// Appends the lowercase of the UTF-8 character starting at text[i] and returns its byte length.
+// ASCII and the Latin-1 capitals (C3 80..C3 9E but C3 97) are lowercased; others are copied.
+size_t append_lower(std::string_view text, size_t i, std::string& out) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c >= 'A' && c <= 'Z') {
+    out += static_cast<char>(c - 'A' + 'a');
+    return 1;
+  }
+  if (c == 0xC3 && i + 1 < text.size()) {
+    const unsigned char next = static_cast<unsigned char>(text[i + 1]);
+    out += static_cast<char>(c);
+    out += static_cast<char>(next >= 0x80 && next <= 0x9E && next != 0x97 ? next + 0x20 : next);
+    return 2;
+  }
+  out += static_cast<char>(c);
+  return 1;
+}
+
+bool is_alnum_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
+
+}  // namespace
+
+// Byte length of a typographic double quote (U+201C, U+201D, U+201E, U+00AB, U+00BB) at text[i], else 0.
+size_t typographic_quote(std::string_view text, size_t i) {
+  if (text.compare(i, 3, "\xE2\x80\x9C") == 0 || text.compare(i, 3, "\xE2\x80\x9D") == 0 ||
+      text.compare(i, 3, "\xE2\x80\x9E") == 0)
+    return 3;
+  if (text.compare(i, 2, "\xC2\xAB") == 0 || text.compare(i, 2, "\xC2\xBB") == 0) return 2;
+  return 0;
+}
+
+std::vector<std::string> tokenize_sentence(std::string_view text, std::string_view language) {
+  std::vector<std::string> tokens;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty()) tokens.push_back(word);
+    word.clear();
+  };
+  auto alnum_at = [&](size_t i) {
+    return i < text.size() && is_alnum_byte(static_cast<unsigned char>(text[i])) && !typographic_quote(text, i) &&
+           text.compare(i, 2, "\xC2\xA0") != 0;
+  };
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (text.compare(i, 2, "\xC2\xA0") == 0) {  // a no-break space separates words like a space
+      flush();
+      i += 2;
+    } else if (const size_t q = typographic_quote(text, i)) {
+      flush();
+      tokens.push_back("&quot;");
+      i += q;
+    } else if (alnum_at(i)) {
+      i += append_lower(text, i, word);
+    } else if (c == '-' && (alnum_at(i + 1) || (i > 0 && alnum_at(i - 1)))) {  // blond-haired, zwei-, -banner
+      word += '-';
+      ++i;
+    } else if ((c == '.' || c == ',') && i > 0 && std::isdigit(text[i - 1]) && i + 1 < text.size() && std::isdigit(text[i + 1])) {
+      word += static_cast<char>(c);  // 3.5, 1,000
+      ++i;
+    } else if (c == '\'' && i > 0 && alnum_at(i - 1) && alnum_at(i + 1)) {  // mcdonald's
+      flush();
+      if (language == "en") {
+        word = "&apos;";  // the clitic keeps its apostrophe: &apos;s
+      } else {
+        tokens.push_back("&apos;");
+      }
+      ++i;
+    } else {
+      flush();
+      if (c == '"') tokens.push_back("&quot;");
+      else if (c == '\'') tokens.push_back("&apos;");
+      else if (c == '&') tokens.push_back("&amp;");
+      else if (!std::isspace(c)) tokens.push_back(std::string(1, static_cast<char>(c)));
+      ++i;
+    }
+  }
+  flush();
+  return tokens;
 }
 
 bool valid_utf8(std::string_view text) {

@@ -12,6 +12,12 @@ namespace ag::data {
 /// sequences, e.g. "café") count as letters; ASCII and Latin-1 capitals are lowercased.
 std::vector<std::string> tokenize_review(std::string_view text);
 
+/// A raw sentence the way Multi30k's *.lc.norm.tok.* files are tokenised (Moses-style): lowercase,
+/// punctuation split off as tokens, a hyphen touching a word stays on it ("blond-haired", "zwei-",
+/// "-banner"), double and typographic quotes become "&quot;", ampersands "&amp;". An apostrophe
+/// inside a word starts a clitic: "&apos;s" in English, "&apos;" "s" in other languages (as Moses).
+std::vector<std::string> tokenize_sentence(std::string_view text, std::string_view language = "en");
+
 /// True when `text` is well-formed UTF-8.
 bool valid_utf8(std::string_view text);
 
