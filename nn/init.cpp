@@ -1,6 +1,7 @@
 #include "nn/init.h"
 
 #include <cmath>
+#include <vector>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -68,6 +69,40 @@ void kaiming_uniform_(Tensor& w, float a, const std::string& mode, const std::st
 
 void kaiming_normal_(Tensor& w, float a, const std::string& mode, const std::string& nonlinearity, Generator& gen) {
   normal_(w, 0.0f, calculate_gain(nonlinearity, a) / std::sqrt(static_cast<float>(fan(w, mode))), gen);
+}
+
+void orthogonal_(Tensor& w, float gain, Generator& gen) {
+  check(w.dim() >= 2, "orthogonal_: needs a weight of at least 2 dims, got {}", w.shape());
+  const int64_t rows = w.shape()[0], cols = w.numel() / rows;
+  // Orthonormalise the shorter side: q holds `small` vectors of length `large` (modified Gram-Schmidt,
+  // in double); a vector that comes out (numerically) dependent is redrawn.
+  const bool wide = rows <= cols;
+  const int64_t small = wide ? rows : cols, large = wide ? cols : rows;
+  std::vector<double> q(static_cast<size_t>(small * large));
+  for (int64_t i = 0; i < small; ++i) {
+    double* v = &q[i * large];
+    for (double norm = 0; norm < 1e-6;) {
+      const Tensor sample = randn({large}, gen);
+      for (int64_t k = 0; k < large; ++k) v[k] = sample.data()[k];
+      for (int64_t j = 0; j < i; ++j) {
+        const double* u = &q[j * large];
+        double dot = 0;
+        for (int64_t k = 0; k < large; ++k) dot += v[k] * u[k];
+        for (int64_t k = 0; k < large; ++k) v[k] -= dot * u[k];
+      }
+      norm = 0;
+      for (int64_t k = 0; k < large; ++k) norm += v[k] * v[k];
+      norm = std::sqrt(norm);
+      if (norm >= 1e-6)
+        for (int64_t k = 0; k < large; ++k) v[k] /= norm;
+    }
+  }
+  NoGradGuard no_grad;
+  Tensor out = empty(w.shape());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out.data()[r * cols + c] = gain * static_cast<float>(wide ? q[r * large + c] : q[c * large + r]);
+  w.copy_(out);
 }
 
 }  // namespace ag::nn::init

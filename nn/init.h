@@ -31,4 +31,8 @@ void kaiming_uniform_(Tensor& w, float a = 0.0f, const std::string& mode = "fan_
 void kaiming_normal_(Tensor& w, float a = 0.0f, const std::string& mode = "fan_in",
                      const std::string& nonlinearity = "leaky_relu", Generator& gen = default_generator());
 
+/// A (semi-)orthogonal matrix scaled by gain: the rows (or, for a tall matrix, the columns) of w
+/// viewed as (rows, cols) are orthonormal; from Gram-Schmidt on a normal sample (torch.nn.init.orthogonal_).
+void orthogonal_(Tensor& w, float gain = 1.0f, Generator& gen = default_generator());
+
 }  // namespace ag::nn::init

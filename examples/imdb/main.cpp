@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
   train->add_option("--lr", o.lr, "learning rate")->capture_default_str();
   train->add_option("--weight-decay", o.weight_decay, "L2 (adam) or decoupled (adamw) weight decay")->capture_default_str();
   train->add_option("--dropout", o.model.dropout, "dropout before the classifier")->capture_default_str();
+  train->add_option("--init", o.model.init, "parameter initialisation: keras (the classic model's) or torch")
+      ->capture_default_str();
   train->add_option("--epochs", o.epochs, "epochs")->capture_default_str();
   train->add_option("--batch", o.batch, "batch size")->capture_default_str();
   train->add_option("--maxlen", o.model.maxlen, "ids per review (padded or truncated)")->capture_default_str();

@@ -20,6 +20,7 @@ struct ModelConfig {
   int64_t hidden = 64;         // per LSTM direction
   float dropout = 0.0f;        // on the pooled vector, before the classifier
   bool mask = false;           // post-padding, LSTM lengths and attention mask (Keras: pre-padding, no mask)
+  std::string init = "torch";  // "torch": attograd's (torch's) defaults; "keras": Keras's initialisers
 
   std::string to_json() const;
   static ModelConfig from_json(const std::string& json);
@@ -42,6 +43,7 @@ class Classifier : public ag::nn::Module {
   const ModelConfig& config() const { return config_; }
 
  private:
+  void keras_init();
   ModelConfig config_;
   std::shared_ptr<ag::nn::Embedding> embedding_;
   std::shared_ptr<ag::nn::LSTM> lstm_;

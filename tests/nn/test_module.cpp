@@ -181,6 +181,23 @@ TEST(Init, XavierAndKaimingBounds) {
   expect_mentions(error_of([&] { nn::init::xavier_uniform_(v); }), {"(3)"});
 }
 
+TEST(Init, OrthogonalRowsOrColumnsAreOrthonormal) {
+  ag::Generator gen(2);
+  for (const ag::Shape& shape : {ag::Shape{4, 9}, ag::Shape{12, 5}, ag::Shape{6, 6}}) {
+    Tensor w = ag::empty(shape);
+    nn::init::orthogonal_(w, 2.0f, gen);
+    const bool wide = shape[0] <= shape[1];
+    const int64_t small = wide ? shape[0] : shape[1], large = wide ? shape[1] : shape[0];
+    for (int64_t i = 0; i < small; ++i)
+      for (int64_t j = 0; j < small; ++j) {
+        double dot = 0;
+        for (int64_t k = 0; k < large; ++k)
+          dot += wide ? double(w.at({i, k})) * w.at({j, k}) : double(w.at({k, i})) * w.at({k, j});
+        EXPECT_NEAR(dot, i == j ? 4.0 : 0.0, 1e-5) << shape << " " << i << "," << j;  // gain 2: |v| = 2
+      }
+  }
+}
+
 TEST(Losses, ModulesMatchTheFunctions) {
   Tensor logits = ag::from_data({1, 2, 3, 0, -1, 4}, {2, 3});
   ag::IntTensor targets({2, -100}, {2});
