@@ -21,6 +21,21 @@ inline float stable_sigmoid(float v) {
   return e / (1.0f + e);
 }
 
+/// Temporary floats for a kernel, 64-byte aligned as every Tensor is. Eigen's vectorised loops do
+/// the elements before the first alignment boundary one at a time, and its SIMD exp differs from
+/// std::exp in the last bit, so a temporary from std::vector (16-byte aligned, at a different offset
+/// each time) would make results depend on where malloc put it: use this instead.
+class Scratch {
+ public:
+  explicit Scratch(int64_t n) : buffer_(empty({n})) {}
+  Scratch(int64_t n, float fill) : buffer_(full({n}, fill)) {}
+  float* data() const { return buffer_.data(); }
+  float& operator[](int64_t i) const { return buffer_.data()[i]; }
+
+ private:
+  Tensor buffer_;
+};
+
 /// y[i] = f(x[i]).
 template <class F>
 Tensor map(const Tensor& x, F f) {

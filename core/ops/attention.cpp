@@ -196,7 +196,7 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
     const float* pdo = dout.defined() ? dout.data() : nullptr;
     const float* pdw = dweights.defined() ? dweights.data() : nullptr;
     parallel_for(count, grain, [&](int64_t p0, int64_t p1) {
-      std::vector<float> scratch(tq * tk * (drop ? 2 : 1));
+      kernels::Scratch scratch(tq * tk * (drop ? 2 : 1));
       float* dP = scratch.data();
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t b = p / H, h = p % H;
@@ -279,7 +279,7 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
     const float* pdo = g[0].defined() ? g[0].data() : nullptr;
     const float* pda = g[1].defined() ? g[1].data() : nullptr;
     Tensor dx = empty({B, T, D});
-    std::vector<float> ds(B * T), dw_part(B * D);
+    kernels::Scratch ds(B * T), dw_part(B * D);
     float* pdx = dx.data();
     parallel_for(B, grain, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
@@ -347,7 +347,7 @@ Tensor additive_attention_scores(const Tensor& query_proj, const Tensor& key_pro
   return record("additive_attention_scores", {query_proj, key_proj, v}, s,
                 [sq = Saved(query_proj), sk = Saved(key_proj), sv = Saved(v), B, tq, tk, H](const Tensor& ds) {
                   Tensor dq = empty(sq->shape()), dk = zeros(sk->shape()), dv = empty(sv->shape());
-                  std::vector<float> dv_part(B * H, 0.0f);
+                  kernels::Scratch dv_part(B * H, 0.0f);
                   const float *pq = sq->data(), *pk = sk->data(), *pv = sv->data(), *pds = ds.data();
                   const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(1, tq * tk * H));
                   parallel_for(B, grain, [&](int64_t b0, int64_t b1) {  // one thread owns batch b's rows

@@ -56,7 +56,7 @@ namespace {
 void cross_entropy_forward(const float* logits, const int64_t* targets, double* loss, float* row_max, float* log_sum,
                            int64_t rows, int64_t c, int64_t ignore_index, float eps) {
   parallel_for(rows, rows_grain(c), [&](int64_t r0, int64_t r1) {
-    std::vector<float> scratch(c);
+    kernels::Scratch scratch(c);
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = logits + r * c;
       const kernels::LogSumExp lse = kernels::log_sum_exp(x, scratch.data(), c);

@@ -186,7 +186,7 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
   const ConstMatrixMap whh(w_hh.data(), G, H);
 
   Tensor da = empty({N, G});
-  std::vector<float> dh(B * H), dc(B * H);  // running gradients of h and c, sorted rows
+  kernels::Scratch dh(B * H), dc(B * H);  // running gradients of h and c, sorted rows
   const int64_t grain = step_grain(H);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     const int64_t n = p.count[s], ending = p.count[s + 1];  // rows >= ending take their last step here
@@ -216,13 +216,13 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
   const ConstMatrixMap da_all(da.data(), N, G);
   if (need.x || need.w_ih) {
     if (need.w_ih) {  // (4H, I) = da^T (4H, N) @ x packed (N, I)
-      std::vector<float> xp(N * I);
+      kernels::Scratch xp(N * I);
       pack(x.data(), xp.data(), p, I);
       dw_ih = empty({G, I});
       MatrixMap(dw_ih.data(), G, I).noalias() = da_all.transpose() * ConstMatrixMap(xp.data(), N, I);
     }
     if (need.x) {  // (N, I) = da (N, 4H) @ W_ih (4H, I), then unpacked to (B, T, I)
-      std::vector<float> dxp(N * I);
+      kernels::Scratch dxp(N * I);
       MatrixMap(dxp.data(), N, I).noalias() = da_all * ConstMatrixMap(w_ih.data(), G, I);
       dx = empty({B, T, I});
       unpack(dxp.data(), dx.data(), p, I);
@@ -234,7 +234,7 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
     if (first == N) {
       dw_hh.zero_();
     } else {
-      std::vector<float> h_prev((N - first) * H);
+      kernels::Scratch h_prev((N - first) * H);
       if (first == 0) std::memcpy(h_prev.data(), tape.h0.data(), sizeof(float) * B * H);
       for (int64_t s = 1; s < p.steps; ++s)  // step s reads the first count[s] rows of step s - 1
         std::memcpy(&h_prev[(p.offset[s] - first) * H], tape.h.data() + p.offset[s - 1] * H,
@@ -321,7 +321,7 @@ ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor&
     parallel_for(N, std::max<int64_t>(1, kernels::kGrain / G), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) std::copy(bias.begin(), bias.end(), gates + r * G);
     });
-    std::vector<float> xp(N * I);
+    kernels::Scratch xp(N * I);
     pack(x.data(), xp.data(), p, I);
     MatrixMap(gates, N, G).noalias() += ConstMatrixMap(xp.data(), N, I) * ConstMatrixMap(w_ih.data(), G, I).transpose();
   }

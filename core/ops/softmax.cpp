@@ -95,7 +95,7 @@ void for_each_row(const Rows& rows, const std::array<const float*, K>& in, float
       }
       return;
     }
-    std::vector<float> buffer((K + 1) * n);
+    kernels::Scratch buffer((K + 1) * n);
     float* row_out = buffer.data() + K * n;
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t o = rows.start(r);
