@@ -1,0 +1,113 @@
+#include "examples/translate/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <cmath>
+#include <numeric>
+#include <nlohmann/json.hpp>
+
+#include "core/core.h"
+#include "examples/translate/decode.h"
+#include "nn/serialize.h"
+#include "train/progress.h"
+
+namespace translate {
+
+LoadedModel load_model(const std::string& checkpoint) {
+  const ag::nn::Checkpoint c = ag::nn::load_checkpoint(checkpoint, /*training_state=*/false);
+  const nlohmann::json run = nlohmann::json::parse(c.config);
+  ag::check(run.contains("model") && c.vocab.count("src") == 1 && c.vocab.count("trg") == 1,
+            "translate: {} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
+            checkpoint);
+  LoadedModel out;
+  out.model = make_model(TranslationConfig::from_json(run.at("model").dump()));
+  out.model->load_state_dict(c.model);
+  out.model->eval();
+  out.src_vocab = ag::data::Vocab::from_tokens(c.vocab.at("src"), "<unk>");
+  out.trg_vocab = ag::data::Vocab::from_tokens(c.vocab.at("trg"), "<unk>");
+  if (run.contains("languages")) {
+    out.src_lang = run.at("languages").at("src");
+    out.trg_lang = run.at("languages").at("trg");
+  }
+  return out;
+}
+
+LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens) {
+  const bool was_training = model.is_training();
+  model.eval();
+  ag::NoGradGuard no_grad;
+  LossResult r;
+  double sum = 0;
+  for (const auto& rows : epoch_batches(pairs, max_tokens, 0, 0)) {
+    const Batch b = make_batch(pairs, rows);
+    const ag::Tensor logits = model.forward(b.src, b.src_lengths, b.trg_in);
+    sum += ag::cross_entropy(logits, b.trg_out, kPad, 0.0f, ag::Reduction::Sum).item();
+    for (int64_t i = 0; i < b.trg_out.numel(); ++i) r.tokens += b.trg_out.data()[i] != kPad;
+  }
+  model.train(was_training);
+  r.loss = r.tokens ? sum / static_cast<double>(r.tokens) : 0;
+  r.perplexity = std::exp(r.loss);
+  return r;
+}
+
+std::vector<std::vector<std::string>> translate_sentences(Seq2Seq& model, const ag::data::Vocab& src_vocab,
+                                                          const ag::data::Vocab& trg_vocab,
+                                                          const std::vector<std::vector<std::string>>& sources,
+                                                          int64_t beam, int64_t batch, bool show_progress) {
+  const int64_t n = static_cast<int64_t>(sources.size());
+  const int64_t limit = model.config().arch == "transformer" ? model.config().max_len : 100000;
+  std::vector<std::vector<int64_t>> ids(n);
+  for (int64_t i = 0; i < n; ++i) ids[i] = encode_source(sources[i], src_vocab, limit);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return ids[a].size() < ids[b].size(); });
+  std::vector<std::vector<std::string>> out(n);
+  const int64_t batches = (n + batch - 1) / batch;
+  std::unique_ptr<ag::train::ProgressBar> bar;
+  if (show_progress) bar = std::make_unique<ag::train::ProgressBar>(beam > 1 ? "beam search" : "greedy", batches, "sent");
+  for (int64_t k = 0; k < batches; ++k) {
+    const int64_t begin = k * batch, end = std::min(n, begin + batch);
+    Pairs p;
+    std::vector<int64_t> rows;
+    int64_t longest = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      p.src.push_back(ids[order[i]]);
+      p.trg.emplace_back();
+      rows.push_back(i - begin);
+      longest = std::max<int64_t>(longest, static_cast<int64_t>(ids[order[i]].size()));
+    }
+    const Batch b = make_batch(p, rows);
+    const int64_t max_len = std::min<int64_t>(model.max_steps(), 2 * longest + 10);
+    const std::vector<std::vector<int64_t>> decoded =
+        beam > 1 ? beam_search(model, b.src, b.src_lengths, beam, 0.6f, max_len)
+                 : greedy_decode(model, b.src, b.src_lengths, max_len);
+    for (int64_t i = begin; i < end; ++i) out[order[i]] = decode_words(decoded[i - begin], trg_vocab);
+    if (bar) bar->update(k + 1, "", static_cast<double>(end));
+  }
+  if (bar) bar->finish();
+  return out;
+}
+
+Evaluation evaluate_bleu(Seq2Seq& model, const ag::data::Vocab& src_vocab, const ag::data::Vocab& trg_vocab,
+                         const ag::data::ParallelCorpus& corpus, int64_t beam, int64_t batch, bool show_progress) {
+  const auto start = std::chrono::steady_clock::now();
+  Evaluation e;
+  e.hypotheses = translate_sentences(model, src_vocab, trg_vocab, corpus.source, beam, batch, show_progress);
+  e.bleu = ag::train::corpus_bleu(e.hypotheses, corpus.target);
+  e.sentences = corpus.size();
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return e;
+}
+
+void write_hypotheses(const std::string& path, const std::vector<std::vector<std::string>>& hypotheses) {
+  std::ofstream out(path);
+  for (const auto& words : hypotheses) {
+    for (size_t i = 0; i < words.size(); ++i) out << (i ? " " : "") << words[i];
+    out << '\n';
+  }
+  out.flush();
+  ag::check(out.good(), "translate: cannot write {}", path);
+}
+
+}  // namespace translate

@@ -1,0 +1,56 @@
+#pragma once
+// `translate eval`: loss, perplexity and BLEU of a model on a corpus, and loading a trained model.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/parallel_corpus.h"
+#include "data/vocab.h"
+#include "examples/translate/dataset.h"
+#include "examples/translate/model.h"
+#include "train/bleu.h"
+
+namespace translate {
+
+/// A model with its vocabularies and languages, from a checkpoint written by `translate train`.
+struct LoadedModel {
+  std::shared_ptr<Seq2Seq> model;
+  ag::data::Vocab src_vocab, trg_vocab;
+  std::string src_lang = "de", trg_lang = "en";
+};
+LoadedModel load_model(const std::string& checkpoint);
+
+/// Mean target-token NLL (no label smoothing, padding ignored) under teacher forcing, in eval mode
+/// without recording; perplexity = exp(loss).
+struct LossResult {
+  double loss = 0, perplexity = 0;
+  int64_t tokens = 0;
+};
+LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens);
+
+/// Translates tokenised sentences in batches of up to `batch` (similar lengths together): greedy
+/// when beam <= 1, else beam search (alpha 0.6). Returns target words in the input order; the
+/// decoding limit per sentence is 2 x its source length + 10 (capped by the model).
+std::vector<std::vector<std::string>> translate_sentences(Seq2Seq& model, const ag::data::Vocab& src_vocab,
+                                                          const ag::data::Vocab& trg_vocab,
+                                                          const std::vector<std::vector<std::string>>& sources,
+                                                          int64_t beam = 1, int64_t batch = 64,
+                                                          bool show_progress = false);
+
+struct Evaluation {
+  ag::train::Bleu bleu;
+  std::vector<std::vector<std::string>> hypotheses;
+  int64_t sentences = 0;
+  double seconds = 0;
+};
+/// BLEU of the model's translations of corpus.source against corpus.target.
+Evaluation evaluate_bleu(Seq2Seq& model, const ag::data::Vocab& src_vocab, const ag::data::Vocab& trg_vocab,
+                         const ag::data::ParallelCorpus& corpus, int64_t beam = 1, int64_t batch = 64,
+                         bool show_progress = false);
+
+/// Writes one hypothesis per line (words joined by spaces); raises when the file cannot be written.
+void write_hypotheses(const std::string& path, const std::vector<std::vector<std::string>>& hypotheses);
+
+}  // namespace translate

@@ -1,0 +1,130 @@
+// translate: train, evaluate and run German -> English translation models (Multi30k) on attograd.
+//
+//   translate train   [--data DIR] [--arch transformer|rnn] [--out RUN_DIR] [--resume RUN_DIR] [--epochs 10] ...
+//   translate eval    --checkpoint RUN_DIR/best.h5 [--split test_2016_flickr] [--beam K] [--output hyps.txt]
+//                     [--src-file F --ref-file F]
+//   translate predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--beam K] [--attention-svg out.svg]   (or stdin)
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "core/core.h"
+#include "data/parallel_corpus.h"
+#include "examples/translate/dataset.h"
+#include "examples/translate/evaluate.h"
+#include "examples/translate/predict.h"
+#include "examples/translate/train.h"
+
+namespace {
+
+int run_eval(const std::string& checkpoint, const std::string& data, const std::string& split, int64_t beam,
+             const std::string& src_file, const std::string& ref_file, const std::string& output, int64_t batch) {
+  const translate::LoadedModel m = translate::load_model(checkpoint);
+  ag::check(src_file.empty() == ref_file.empty(), "translate eval: give both --src-file and --ref-file, or neither");
+  const ag::data::ParallelCorpus corpus =
+      src_file.empty() ? ag::data::read_multi30k(translate::corpus_dir(data, m.src_lang), split, m.src_lang, m.trg_lang)
+                       : ag::data::read_parallel(src_file, ref_file);
+  const translate::Evaluation e =
+      translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, corpus, beam, batch, /*show_progress=*/true);
+  if (!output.empty()) {
+    translate::write_hypotheses(output, e.hypotheses);
+    std::printf("wrote %lld hypotheses to %s\n", static_cast<long long>(e.hypotheses.size()), output.c_str());
+  }
+  std::printf("%s: %lld sentences, %s\n  %s\n  %.1f s\n", src_file.empty() ? split.c_str() : src_file.c_str(),
+              static_cast<long long>(e.sentences), beam > 1 ? fmt::format("beam {}", beam).c_str() : "greedy",
+              e.bleu.to_string().c_str(), e.seconds);
+  return 0;
+}
+
+int run_predict(const std::string& checkpoint, std::vector<std::string> texts, int64_t beam, const std::string& svg) {
+  const translate::LoadedModel m = translate::load_model(checkpoint);
+  if (texts.empty())
+    for (std::string line; std::getline(std::cin, line);)
+      if (!line.empty()) texts.push_back(line);
+  const std::vector<translate::SentenceTranslation> out = translate::predict(m, texts, beam);
+  for (const auto& t : out) std::printf("%s\n", t.translation().c_str());
+  if (!svg.empty() && !out.empty()) {
+    std::ofstream f(svg);
+    f << translate::attention_svg(out.front());
+    ag::check(f.good(), "translate: cannot write {}", svg);
+    std::fprintf(stderr, "wrote the attention of the first sentence to %s\n", svg.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  CLI::App app{"Train, evaluate and run Transformer and LSTM-attention translation models (Multi30k de-en)"};
+  app.require_subcommand(1);
+
+  translate::TrainOptions o;
+  CLI::App* train = app.add_subcommand("train", "train on Multi30k (train/val.lc.norm.tok.{de,en}[.gz])");
+  train->add_option("--data", o.data_dir, "folder with the corpus (default: $ATTOGRAD_DATA, then ../shared/data)");
+  train->add_option("--src", o.src_lang, "source language")->capture_default_str();
+  train->add_option("--trg", o.trg_lang, "target language")->capture_default_str();
+  train->add_option("--arch", o.model.arch, "transformer or rnn")->capture_default_str();
+  train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
+  train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
+  train->add_option("--epochs", o.epochs, "epochs")->capture_default_str();
+  train->add_option("--max-tokens", o.max_tokens, "padded source + target tokens per batch")->capture_default_str();
+  train->add_option("--max-steps", o.max_steps, "end after this many steps in all (-1: run every epoch)")
+      ->capture_default_str();
+  train->add_option("--lr", o.lr, "peak learning rate (default 5e-4 transformer, 1e-3 rnn)");
+  train->add_option("--warmup", o.warmup, "transformer: inverse-sqrt warmup steps")->capture_default_str();
+  train->add_option("--label-smoothing", o.label_smoothing, "label smoothing")->capture_default_str();
+  train->add_option("--clip", o.clip, "clip the gradient norm to this (0: off)")->capture_default_str();
+  train->add_option("--dropout", o.model.dropout, "dropout")->capture_default_str();
+  train->add_option("--d-model", o.model.d_model, "transformer width")->capture_default_str();
+  train->add_option("--layers", o.model.encoder_layers, "transformer encoder layers")->capture_default_str();
+  train->add_option("--decoder-layers", o.model.decoder_layers, "transformer decoder layers")->capture_default_str();
+  train->add_option("--heads", o.model.heads, "attention heads")->capture_default_str();
+  train->add_option("--ff", o.model.feed_forward, "transformer feed-forward size")->capture_default_str();
+  train->add_option("--embed", o.model.embed, "rnn embedding size")->capture_default_str();
+  train->add_option("--hidden", o.model.hidden, "rnn decoder LSTM size")->capture_default_str();
+  train->add_option("--min-freq", o.min_freq, "keep words seen at least this often")->capture_default_str();
+  train->add_option("--seed", o.seed, "seed for initialisation, batching and dropout")->capture_default_str();
+  train->add_option("--threads", o.threads, "threads (default: all cores)");
+  train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")
+      ->capture_default_str();
+  train->add_option("--val-limit", o.val_limit, "validate on the first N val pairs (0: all)")->capture_default_str();
+
+  std::string checkpoint, data, split = "test_2016_flickr", src_file, ref_file, output, svg;
+  int64_t beam = 1, batch = 64;
+  int threads = 0;
+  std::vector<std::string> texts;
+  CLI::App* eval = app.add_subcommand("eval", "BLEU on a split or on --src-file/--ref-file");
+  eval->add_option("--checkpoint", checkpoint, "a checkpoint written by translate train")->required();
+  eval->add_option("--data", data, "folder with the corpus");
+  eval->add_option("--split", split, "val, test_2016_flickr, ...")->capture_default_str();
+  eval->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
+  eval->add_option("--src-file", src_file, "tokenised source sentences, one per line");
+  eval->add_option("--ref-file", ref_file, "tokenised references, line-aligned with --src-file");
+  eval->add_option("--output", output, "write the hypotheses here, one per line");
+  eval->add_option("--batch", batch, "sentences per decoding batch")->capture_default_str();
+  eval->add_option("--threads", threads, "threads (default: all cores)");
+  CLI::App* predict = app.add_subcommand("predict", "translate raw sentences (arguments, or lines on stdin)");
+  predict->add_option("--checkpoint", checkpoint, "a checkpoint written by translate train")->required();
+  predict->add_option("texts", texts, "sentences to translate");
+  predict->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
+  predict->add_option("--attention-svg", svg, "write the first sentence's attention heatmap (SVG)");
+  predict->add_option("--threads", threads, "threads (default: all cores)");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (threads > 0) ag::set_num_threads(threads);
+    if (*eval) return run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);
+    if (*predict) return run_predict(checkpoint, texts, beam, svg);
+    const translate::TrainResult r = translate::train(o);
+    std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",
+                static_cast<long long>(r.steps), r.train_seconds, r.tokens_per_second, r.best_val_bleu,
+                static_cast<long long>(r.best_epoch), r.stopped ? "; stopped: resume with --resume" : "");
+    return 0;
+  } catch (const ag::Error& e) {
+    std::fprintf(stderr, "translate: %s\n", e.what());
+    return 1;
+  }
+}

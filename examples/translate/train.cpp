@@ -1,0 +1,216 @@
+#include "examples/translate/train.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "core/core.h"
+#include "data/parallel_corpus.h"
+#include "examples/translate/dataset.h"
+#include "examples/translate/evaluate.h"
+#include "nn/serialize.h"
+#include "optim/adam.h"
+#include "optim/clip.h"
+#include "optim/schedule.h"
+#include "train/checkpoint_manager.h"
+#include "train/interrupt.h"
+#include "train/metrics.h"
+#include "train/progress.h"
+
+namespace translate {
+
+namespace {
+
+using json = nlohmann::json;
+
+json options_json(const TrainOptions& o) {
+  return {{"src_lang", o.src_lang},     {"trg_lang", o.trg_lang},   {"lr", o.lr},
+          {"warmup", o.warmup},         {"label_smoothing", o.label_smoothing},
+          {"clip", o.clip},             {"epochs", o.epochs},       {"max_tokens", o.max_tokens},
+          {"min_freq", o.min_freq},     {"seed", o.seed},           {"save_every", o.save_every},
+          {"val_limit", o.val_limit},   {"max_steps", o.max_steps}, {"validate_bleu", o.validate_bleu}};
+}
+
+// Restores a run's options from its checkpoint; the command line may extend --epochs and change
+// where data comes from and where the run writes.
+TrainOptions options_from_json(const json& j, const TrainOptions& given) {
+  TrainOptions o = given;
+  o.src_lang = j.at("src_lang");
+  o.trg_lang = j.at("trg_lang");
+  o.lr = j.at("lr");
+  o.warmup = j.at("warmup");
+  o.label_smoothing = j.at("label_smoothing");
+  o.clip = j.at("clip");
+  o.max_tokens = j.at("max_tokens");
+  o.min_freq = j.at("min_freq");
+  o.seed = j.at("seed");
+  o.save_every = j.at("save_every");
+  o.val_limit = j.at("val_limit");
+  o.max_steps = j.at("max_steps");
+  o.validate_bleu = j.at("validate_bleu");
+  o.epochs = std::max<int64_t>(given.epochs, j.at("epochs").get<int64_t>());
+  return o;
+}
+
+ag::data::ParallelCorpus first(ag::data::ParallelCorpus c, int64_t n) {
+  if (n > 0 && c.size() > n) c.source.resize(n), c.target.resize(n);
+  return c;
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& given) {
+  TrainResult result;
+  TrainOptions o = given;
+  TranslationConfig config = given.model;
+  std::optional<ag::nn::Checkpoint> resume;
+  json progress = {{"best_val_bleu", -1.0}, {"best_epoch", -1}};
+  if (!given.resume_dir.empty()) {
+    const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
+    resume = ag::nn::load_checkpoint(last.string());
+    const json run = json::parse(resume->config);
+    config = TranslationConfig::from_json(run.at("model").dump());
+    o = options_from_json(run.at("train"), given);
+    o.out_dir = given.resume_dir;
+    progress = run.at("progress");
+    std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
+                static_cast<long long>(resume->data->position));
+  }
+  if (o.threads > 0) ag::set_num_threads(o.threads);
+  ag::manual_seed(o.seed);
+  const bool transformer = config.arch == "transformer";
+  if (o.lr <= 0) o.lr = transformer ? 5e-4 : 1e-3;
+
+  // Data: train and val, vocabularies of the training split.
+  const std::string dir = corpus_dir(o.data_dir, o.src_lang);
+  const ag::data::ParallelCorpus train_corpus = ag::data::read_multi30k(dir, "train", o.src_lang, o.trg_lang);
+  const ag::data::ParallelCorpus val_corpus =
+      first(ag::data::read_multi30k(dir, "val", o.src_lang, o.trg_lang), o.val_limit);
+  const ag::data::Vocab src_vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("src"), "<unk>")
+                                           : build_vocab(train_corpus.source, o.min_freq);
+  const ag::data::Vocab trg_vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("trg"), "<unk>")
+                                           : build_vocab(train_corpus.target, o.min_freq);
+  config.src_vocab = src_vocab.size();
+  config.trg_vocab = trg_vocab.size();
+  const int64_t max_len = transformer ? config.max_len : 100000;
+  const Pairs train_pairs = encode_corpus(train_corpus, src_vocab, trg_vocab, max_len);
+  const Pairs val_pairs = encode_corpus(val_corpus, src_vocab, trg_vocab, max_len);
+  std::printf("translate %s-%s: %lld training and %lld validation pairs, vocabularies %lld / %lld (min_freq %lld)\n",
+              o.src_lang.c_str(), o.trg_lang.c_str(), static_cast<long long>(train_pairs.size()),
+              static_cast<long long>(val_pairs.size()), static_cast<long long>(src_vocab.size()),
+              static_cast<long long>(trg_vocab.size()), static_cast<long long>(o.min_freq));
+  ag::check(train_pairs.size() > 0 && val_pairs.size() > 0, "translate: no training or validation pairs in {}", dir);
+
+  std::shared_ptr<Seq2Seq> model = make_model(config);
+  auto optimizer = transformer ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
+                                                                   ag::optim::Adam::Betas{0.9, 0.98}, 1e-9)
+                               : std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr);
+  std::unique_ptr<ag::optim::Scheduler> scheduler =
+      transformer ? std::unique_ptr<ag::optim::Scheduler>(std::make_unique<ag::optim::InverseSqrt>(*optimizer, o.warmup))
+                  : std::make_unique<ag::optim::ConstantLR>(*optimizer);
+  ag::nn::DataPosition position{0, 0, o.seed};
+  ag::train::CheckpointManager checkpoints(o.out_dir);
+  if (resume) {
+    ag::nn::restore_checkpoint(*resume, *model, optimizer.get(), scheduler.get());
+    position = *resume->data;
+    checkpoints.set_best(progress.at("best_val_bleu").get<double>());
+  }
+  std::printf("%s", model->summary().c_str());
+
+  auto checkpoint = [&](const ag::nn::DataPosition& at, bool training_state) {
+    ag::nn::Checkpoint c = training_state ? ag::nn::make_checkpoint(*model, optimizer.get(), scheduler.get())
+                                          : ag::nn::make_checkpoint(*model);
+    if (training_state) c.data = at;
+    c.config = json{{"model", json::parse(config.to_json())},
+                    {"train", options_json(o)},
+                    {"progress", progress},
+                    {"languages", {{"src", o.src_lang}, {"trg", o.trg_lang}}}}
+                   .dump();
+    c.vocab["src"] = src_vocab.tokens();
+    c.vocab["trg"] = trg_vocab.tokens();
+    return c;
+  };
+  int64_t total_steps = scheduler->last_step();
+  double all_tokens = 0;
+  ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
+                                {"step", "epoch", "train_loss", "val_loss", "val_perplexity", "val_bleu", "lr",
+                                 "tokens_per_s"},
+                                resume ? static_cast<double>(total_steps) : -1);
+  ag::train::install_interrupt_handler();
+
+  model->train();
+  bool done = false;
+  for (int64_t epoch = position.epoch; epoch < o.epochs && !result.stopped && !done; ++epoch) {
+    const std::vector<std::vector<int64_t>> batches = epoch_batches(train_pairs, o.max_tokens, o.seed, epoch);
+    const int64_t count = static_cast<int64_t>(batches.size());
+    const int64_t first_batch = epoch == position.epoch ? position.position : 0;
+    ag::train::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, o.epochs), count, "tok");
+    double loss_sum = 0, epoch_seconds = 0;
+    int64_t loss_tokens = 0, tokens = 0;
+    for (int64_t b = first_batch; b < count; ++b) {
+      const auto step_start = std::chrono::steady_clock::now();
+      const Batch batch = make_batch(train_pairs, batches[b]);
+      const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
+      const ag::Tensor loss =
+          ag::cross_entropy(logits, batch.trg_out, kPad, static_cast<float>(o.label_smoothing));
+      optimizer->zero_grad();
+      loss.backward();
+      if (o.clip > 0) ag::optim::clip_grad_norm_(model->named_parameters(), o.clip);
+      optimizer->step();
+      scheduler->step();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+      epoch_seconds += seconds;
+      result.train_seconds += seconds;
+      ++result.steps;
+      ++total_steps;
+
+      int64_t target_tokens = 0;
+      for (int64_t i = 0; i < batch.trg_out.numel(); ++i) target_tokens += batch.trg_out.data()[i] != kPad;
+      loss_sum += loss.item() * static_cast<double>(target_tokens);
+      loss_tokens += target_tokens;
+      tokens += batch.tokens;
+      all_tokens += static_cast<double>(batch.tokens);
+      bar.update(b + 1, fmt::format("loss {:.4f} lr {:.2e}", loss_sum / loss_tokens, scheduler->lr()),
+                 static_cast<double>(tokens));
+      const ag::nn::DataPosition here{epoch, b + 1, o.seed};
+      done = o.max_steps >= 0 && total_steps >= o.max_steps;
+      const bool stop = !done && (ag::train::interrupted() || result.steps == o.stop_after_steps);
+      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) checkpoints.save_last(checkpoint(here, true));
+      if (stop) {
+        result.stopped = true;
+        bar.finish("stopped; last.h5 holds the run");
+        break;
+      }
+      if (done) {
+        position = here;
+        break;
+      }
+    }
+    if (result.stopped) break;
+    const double tokens_per_s = epoch_seconds > 0 ? static_cast<double>(tokens) / epoch_seconds : 0;
+    const LossResult val = evaluate_loss(*model, val_pairs, o.max_tokens);
+    double bleu = 0;
+    if (o.validate_bleu) bleu = evaluate_bleu(*model, src_vocab, trg_vocab, val_corpus).bleu.score;
+    result.last_val_loss = val.loss;
+    result.last_val_bleu = bleu;
+    bar.finish(fmt::format("train loss {:.4f}, val loss {:.4f} ppl {:.2f} BLEU {:.2f}, {} tok/s in steps",
+                           loss_tokens ? loss_sum / loss_tokens : 0, val.loss, val.perplexity, bleu,
+                           ag::train::ProgressBar::format_count(tokens_per_s)));
+    metrics.append({static_cast<double>(total_steps), static_cast<double>(epoch + 1),
+                    loss_tokens ? loss_sum / loss_tokens : 0, val.loss, val.perplexity, bleu, scheduler->lr(),
+                    tokens_per_s});
+    if (bleu > checkpoints.best()) progress = {{"best_val_bleu", bleu}, {"best_epoch", epoch + 1}};
+    checkpoints.save_if_best(checkpoint({}, false), bleu);
+    const ag::nn::DataPosition next = done ? position : ag::nn::DataPosition{epoch + 1, 0, o.seed};
+    checkpoints.save_last(checkpoint(next, true));
+  }
+  result.best_val_bleu = progress.at("best_val_bleu");
+  result.best_epoch = progress.at("best_epoch");
+  result.tokens_per_second = result.train_seconds > 0 ? all_tokens / result.train_seconds : 0;
+  return result;
+}
+
+}  // namespace translate

@@ -1,0 +1,45 @@
+#pragma once
+// `translate train`: the training run, its checkpoints and its resume.
+
+#include <cstdint>
+#include <string>
+
+#include "examples/translate/model.h"
+
+namespace translate {
+
+struct TrainOptions {
+  std::string data_dir;                   // --data: Multi30k's folder, or one with train/val.lc.norm.tok.<lang>[.gz]
+  std::string src_lang = "de", trg_lang = "en";
+  std::string out_dir = "runs/translate";  // RUN_DIR: best.h5, last.h5, metrics.csv
+  std::string resume_dir;                  // --resume RUN_DIR: continue from RUN_DIR/last.h5
+  TranslationConfig model;                 // --arch and the model sizes (vocab sizes come from the data)
+  double lr = 0;                           // 0: 5e-4 (transformer, the peak of the schedule) or 1e-3 (rnn)
+  int64_t warmup = 4000;                   // transformer: inverse-sqrt warmup steps
+  double label_smoothing = 0.1;
+  double clip = 1.0;                       // max gradient norm; 0 = off
+  int64_t epochs = 10;
+  int64_t max_tokens = 4096;               // padded (source + target) tokens per batch
+  int64_t min_freq = 2;                    // vocabulary: words seen at least this often in train
+  uint64_t seed = 1;                       // initialisation, batching, dropout
+  int threads = 0;                         // 0: OpenMP's default
+  int64_t save_every = 0;                  // also write last.h5 every N steps; 0 = only at epoch ends
+  int64_t val_limit = 0;                   // validate on the first N val pairs only (0: all)
+  int64_t stop_after_steps = -1;           // stop (saving last.h5) after this many steps in this process (tests)
+  int64_t max_steps = -1;                  // end training after this many steps in all (>= 0), validating then
+  bool validate_bleu = true;               // greedy BLEU on val each epoch
+};
+
+struct TrainResult {
+  double best_val_bleu = -1;
+  int64_t best_epoch = -1;
+  double last_val_loss = 0, last_val_bleu = 0;
+  int64_t steps = 0;           // optimizer steps taken in this process
+  double train_seconds = 0;    // time in training steps
+  double tokens_per_second = 0;
+  bool stopped = false;        // interrupted (Ctrl-C or stop_after_steps) before the end
+};
+
+TrainResult train(const TrainOptions& options);
+
+}  // namespace translate
