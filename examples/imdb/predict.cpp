@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/core.h"
+#include "train/markup.h"
 #include "data/tokenizer.h"
 #include "examples/imdb/dataset.h"
 
@@ -39,22 +40,6 @@ std::vector<TextPrediction> predict(Classifier& model, const ag::data::Vocab& vo
   return out;
 }
 
-namespace {
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-}  // namespace
-
 std::string explain_html(const std::vector<TextPrediction>& predictions) {
   std::string html =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>attograd IMDB attention</title>\n<style>\n"
@@ -73,7 +58,7 @@ std::string explain_html(const std::vector<TextPrediction>& predictions) {
     for (size_t i = 0; i < p.words.size(); ++i) {
       const double w = p.word_weights[i];
       html += fmt::format("<span class=\"w\" data-weight=\"{:.9g}\" title=\"{:.4f}\" style=\"background:rgba(255,140,0,{:.3f})\">{}</span> ",
-                          w, w, w / top, escape_html(p.words[i]));
+                          w, w, w / top, ag::train::escape_markup(p.words[i]));
     }
     html += "</p></div>\n";
   }

@@ -4,29 +4,11 @@
 #include <fmt/format.h>
 
 #include "core/core.h"
+#include "train/markup.h"
 #include "data/tokenizer.h"
 #include "examples/translate/decode.h"
 
 namespace translate {
-
-namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string SentenceTranslation::translation() const {
   std::string out;
@@ -87,25 +69,25 @@ std::string attention_svg(const SentenceTranslation& t) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "font-family=\"sans-serif\" font-size=\"13\">\n<title>{}</title>\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      width, height, width, height, xml_escape(t.text));
+      width, height, width, height, ag::train::escape_markup(t.text));
   for (int64_t j = 0; j < cols; ++j) {
     const int x = left + cell * static_cast<int>(j) + cell / 2 + 4, y = top - 6;
     svg += fmt::format("<text class=\"source\" x=\"{}\" y=\"{}\" transform=\"rotate(-60 {} {})\">{}</text>\n", x, y, x,
-                       y, xml_escape(t.source_words[j]));
+                       y, ag::train::escape_markup(t.source_words[j]));
   }
   const float* a = t.attention.data();
   for (int64_t i = 0; i < rows; ++i) {
     const int y = top + cell * static_cast<int>(i);
     svg += fmt::format("<text class=\"target\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", left - 6,
-                       y + cell / 2 + 5, xml_escape(t.words[i]));
+                       y + cell / 2 + 5, ag::train::escape_markup(t.words[i]));
     for (int64_t j = 0; j < cols; ++j) {
       const float w = std::clamp(a[i * cols + j], 0.0f, 1.0f);
       const int shade = static_cast<int>(255 * (1 - w) + 0.5f);
       svg += fmt::format(
           "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"rgb({},{},255)\" stroke=\"#ddd\">"
           "<title>{} -&gt; {}: {:.4f}</title></rect>\n",
-          left + cell * static_cast<int>(j), y, cell, cell, shade, shade, xml_escape(t.words[i]),
-          xml_escape(t.source_words[j]), a[i * cols + j]);
+          left + cell * static_cast<int>(j), y, cell, cell, shade, shade, ag::train::escape_markup(t.words[i]),
+          ag::train::escape_markup(t.source_words[j]), a[i * cols + j]);
     }
   }
   svg += "</svg>\n";
