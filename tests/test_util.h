@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,22 @@ inline void expect_mentions(const std::string& message, const std::vector<std::s
   for (const std::string& part : parts)
     EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' is missing from: " << message;
 }
+
+/// A fresh folder under the temp dir, named after the process and the test, removed with the object.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static int counter = 0;
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    path = std::filesystem::temp_directory_path() /
+           ("attograd-" + std::to_string(::getpid()) + "-" + (test ? test->name() : "test") + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 /// A leaf that requires grad, with N(0, scale^2) values from a generator seeded with `seed`.
 inline Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {

@@ -14,24 +14,10 @@
 
 namespace {
 
+using ag::testing::TempDir;
+
 namespace fs = std::filesystem;
 using ag::testing::error_of;
-
-// A fresh folder under the build's temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("attograd-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  static inline int counter_ = 0;
-};
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
@@ -54,7 +40,7 @@ fs::path make_tree(const fs::path& root) {
 
 TEST(Imdb, ReadsTheLayoutInAFixedOrderWithLabelsAndRatings) {
   TempDir tmp;
-  const fs::path acl = make_tree(tmp.path());
+  const fs::path acl = make_tree(tmp.path);
   const ag::data::ImdbSplit train = ag::data::read_imdb_split(acl, "train");
   ASSERT_EQ(train.reviews.size(), 4u);
   EXPECT_EQ(train.reviews[0].id, 2);  // neg first, by id
@@ -75,8 +61,8 @@ TEST(Imdb, ReadsTheLayoutInAFixedOrderWithLabelsAndRatings) {
 
 TEST(Imdb, MissingFolderIsAClearError) {
   TempDir tmp;
-  const std::string msg = error_of([&] { ag::data::read_imdb_split(tmp.path(), "train"); });
-  EXPECT_NE(msg.find((tmp.path() / "train" / "neg").string()), std::string::npos) << msg;
+  const std::string msg = error_of([&] { ag::data::read_imdb_split(tmp.path, "train"); });
+  EXPECT_NE(msg.find((tmp.path / "train" / "neg").string()), std::string::npos) << msg;
 }
 
 // A ustar header block for a regular file or a folder.
@@ -110,21 +96,21 @@ void write_tar_gz(const fs::path& path, const std::vector<std::pair<std::string,
 
 TEST(Archive, ExtractsOnceIntoTheCacheAndReadsGzip) {
   TempDir tmp;
-  const fs::path archive = tmp.path() / "aclImdb_v1.tar.gz";
+  const fs::path archive = tmp.path / "aclImdb_v1.tar.gz";
   write_tar_gz(archive, {{"aclImdb/", ""},
                          {"aclImdb/train/neg/1_2.txt", "bad"},
                          {"aclImdb/train/pos/1_9.txt", "good"},
                          {"aclImdb/test/neg/1_1.txt", "awful"},
                          {"aclImdb/test/pos/1_10.txt", "great"}});
-  ::setenv("XDG_CACHE_HOME", (tmp.path() / "cache").c_str(), 1);
-  ::setenv("ATTOGRAD_DATA", tmp.path().c_str(), 1);
+  ::setenv("XDG_CACHE_HOME", (tmp.path / "cache").c_str(), 1);
+  ::setenv("ATTOGRAD_DATA", tmp.path.c_str(), 1);
   const fs::path acl = ag::data::find_imdb();
-  EXPECT_EQ(acl, tmp.path() / "cache" / "attograd" / "aclImdb_v1" / "aclImdb");
+  EXPECT_EQ(acl, tmp.path / "cache" / "attograd" / "aclImdb_v1" / "aclImdb");
   EXPECT_EQ(ag::data::read_imdb_split(acl, "test").reviews[1].text, "great");
   // Second call: already there, nothing extracted again (no partial folders left behind either).
   EXPECT_EQ(ag::data::find_imdb(), acl);
   int entries = 0;
-  for (const auto& e : fs::directory_iterator(tmp.path() / "cache" / "attograd")) entries += !e.path().empty();
+  for (const auto& e : fs::directory_iterator(tmp.path / "cache" / "attograd")) entries += !e.path().empty();
   EXPECT_EQ(entries, 1);
   EXPECT_EQ(ag::data::read_file(archive).substr(0, 8), "aclImdb/");  // gzip transparently decompressed
   ::unsetenv("ATTOGRAD_DATA");
@@ -133,20 +119,20 @@ TEST(Archive, ExtractsOnceIntoTheCacheAndReadsGzip) {
 
 TEST(Archive, RefusesUnsafePathsAndTruncatedArchives) {
   TempDir tmp;
-  write_tar_gz(tmp.path() / "evil.tar.gz", {{"../escape.txt", "x"}});
-  EXPECT_NE(error_of([&] { ag::data::extract_tar_gz(tmp.path() / "evil.tar.gz", tmp.path() / "out"); }).find("escape"),
+  write_tar_gz(tmp.path / "evil.tar.gz", {{"../escape.txt", "x"}});
+  EXPECT_NE(error_of([&] { ag::data::extract_tar_gz(tmp.path / "evil.tar.gz", tmp.path / "out"); }).find("escape"),
             std::string::npos);
-  EXPECT_FALSE(fs::exists(tmp.path() / "out"));
-  EXPECT_FALSE(fs::exists(tmp.path().parent_path() / "escape.txt"));
-  write_tar_gz(tmp.path() / "ok.tar.gz", {{"a.txt", std::string(5000, 'a')}});
+  EXPECT_FALSE(fs::exists(tmp.path / "out"));
+  EXPECT_FALSE(fs::exists(tmp.path.parent_path() / "escape.txt"));
+  write_tar_gz(tmp.path / "ok.tar.gz", {{"a.txt", std::string(5000, 'a')}});
   {  // keep only half of the compressed file
-    std::ifstream in(tmp.path() / "ok.tar.gz", std::ios::binary);
+    std::ifstream in(tmp.path / "ok.tar.gz", std::ios::binary);
     std::string raw((std::istreambuf_iterator<char>(in)), {});
-    std::ofstream(tmp.path() / "cut.tar.gz", std::ios::binary) << raw.substr(0, raw.size() / 2);
+    std::ofstream(tmp.path / "cut.tar.gz", std::ios::binary) << raw.substr(0, raw.size() / 2);
   }
-  const std::string msg = error_of([&] { ag::data::extract_tar_gz(tmp.path() / "cut.tar.gz", tmp.path() / "out2"); });
+  const std::string msg = error_of([&] { ag::data::extract_tar_gz(tmp.path / "cut.tar.gz", tmp.path / "out2"); });
   EXPECT_NE(msg.find("cut.tar.gz"), std::string::npos) << msg;
-  EXPECT_FALSE(fs::exists(tmp.path() / "out2"));
+  EXPECT_FALSE(fs::exists(tmp.path / "out2"));
 }
 
 TEST(DataPath, ListsEveryFolderTriedAndWhereToGetTheData) {

@@ -20,6 +20,8 @@
 
 namespace {
 
+using ag::testing::TempDir;
+
 namespace fs = std::filesystem;
 
 // A tiny aclImdb tree: positive reviews use "good great fine", negative "bad awful poor", with
@@ -57,13 +59,6 @@ imdb::TrainOptions tiny_options(const fs::path& data, const fs::path& out) {
   o.threads = 1;
   return o;
 }
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("attograd-imdb-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::remove_all(path), fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 ag::nn::NamedTensors weights_of(const fs::path& checkpoint) { return ag::nn::load_checkpoint(checkpoint.string(), false).model; }
 

@@ -16,8 +16,11 @@
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
 #include "nn/serialize.h"
+#include "tests/test_util.h"
 
 namespace {
+
+using ag::testing::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -77,13 +80,6 @@ translate::TrainOptions tiny_transformer(const fs::path& data, const fs::path& o
   o.threads = 1;
   return o;
 }
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("attograd-translate-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::remove_all(path), fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // One trained reverse model shared by the tests that need a good one.
 struct ReverseRun {
