@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
   train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")
       ->capture_default_str();
   train->add_option("--val-limit", o.val_limit, "validate on the first N val pairs (0: all)")->capture_default_str();
+  train->add_option("--export-batches", o.export_batches,
+                    "write the initial model and the training batches to this file and exit (bench/)");
+  train->add_option("--export-steps", o.export_steps, "batches to export (-1: every batch of --epochs epochs)")
+      ->capture_default_str();
 
   std::string checkpoint, data, split = "test_2016_flickr", src_file, ref_file, output, svg;
   int64_t beam = 1, batch = 64;
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
     if (*eval) return run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);
     if (*predict) return run_predict(checkpoint, texts, beam, svg);
     const translate::TrainResult r = translate::train(o);
+    if (!o.export_batches.empty()) return 0;
     std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",
                 static_cast<long long>(r.steps), r.train_seconds, r.tokens_per_second, r.best_val_bleu,
                 static_cast<long long>(r.best_epoch), r.stopped ? "; stopped: resume with --resume" : "");

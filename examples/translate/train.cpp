@@ -11,6 +11,7 @@
 #include "data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
+#include "nn/hdf5.h"
 #include "nn/serialize.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
@@ -58,6 +59,50 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
 ag::data::ParallelCorpus first(ag::data::ParallelCorpus c, int64_t n) {
   if (n > 0 && c.size() > n) c.source.resize(n), c.target.resize(n);
   return c;
+}
+
+// For bench/: what training would do next, so bench/translate_speed.cpp and bench/torch/translate.py
+// run the same steps. The file is an eval-only checkpoint of the model training starts from (/model,
+// /vocab, config), plus the next batches /batches/<s>/{src, src_lengths, trg_in, trg_out} as
+// make_batch forms them, /tokens (s) (Batch::tokens: what tokens/s counts), /epoch_ends (the step
+// count at which each exported epoch ends) and the recipe (optimizer, schedule, loss) as JSON.
+void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::nn::DataPosition& from,
+                    const ag::nn::Checkpoint& start, const ag::optim::Optimizer& optimizer,
+                    const ag::optim::Scheduler& scheduler) {
+  ag::H5File f(o.export_batches, ag::H5File::Mode::Create);
+  f.set_attr("/", "format_version", ag::nn::checkpoint_format_version);
+  f.set_attr("/", "config", start.config);
+  for (const auto& [name, tensor] : start.model) f.write("/model/" + name, tensor);
+  for (const auto& [name, tokens] : start.vocab) f.write("/vocab/" + name, tokens);
+  json recipe = {{"optimizer", optimizer.type_name()},       {"lr", o.lr},
+                 {"schedule", scheduler.type_name()},        {"warmup", o.warmup},
+                 {"scheduler_step", scheduler.last_step()},  {"label_smoothing", o.label_smoothing},
+                 {"ignore_index", kPad},                     {"clip", o.clip},
+                 {"max_tokens", o.max_tokens},               {"seed", o.seed}};
+  for (const auto& [name, value] : optimizer.hyper_parameters()) recipe[name] = value;
+  std::vector<int64_t> tokens, epoch_ends;
+  int64_t s = 0;
+  for (int64_t epoch = from.epoch; epoch < o.epochs && s != o.export_steps; ++epoch) {
+    const std::vector<std::vector<int64_t>> batches = epoch_batches(pairs, o.max_tokens, o.seed, epoch);
+    const int64_t count = static_cast<int64_t>(batches.size());
+    for (int64_t b = epoch == from.epoch ? from.position : 0; b < count && s != o.export_steps; ++b, ++s) {
+      const Batch batch = make_batch(pairs, batches[b]);
+      const std::string at = fmt::format("/batches/{}/", s);
+      f.write(at + "src", batch.src);
+      f.write(at + "src_lengths", batch.src_lengths);
+      f.write(at + "trg_in", batch.trg_in);
+      f.write(at + "trg_out", batch.trg_out);
+      tokens.push_back(batch.tokens);
+    }
+    epoch_ends.push_back(s);
+  }
+  f.write("/tokens", ag::IntTensor(tokens, {s}));
+  f.write("/epoch_ends", ag::IntTensor(epoch_ends, {static_cast<int64_t>(epoch_ends.size())}));
+  f.set_attr("/", "steps", s);
+  f.set_attr("/", "recipe", recipe.dump());
+  std::printf("wrote the initial model and %lld batches (%lld epochs from epoch %lld) to %s\n",
+              static_cast<long long>(s), static_cast<long long>(epoch_ends.size()),
+              static_cast<long long>(from.epoch), o.export_batches.c_str());
 }
 
 }  // namespace
@@ -133,6 +178,10 @@ TrainResult train(const TrainOptions& given) {
     c.vocab["trg"] = trg_vocab.tokens();
     return c;
   };
+  if (!o.export_batches.empty()) {
+    export_batches(o, train_pairs, position, checkpoint({}, false), *optimizer, *scheduler);
+    return result;
+  }
   int64_t total_steps = scheduler->last_step();
   double all_tokens = 0;
   ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
