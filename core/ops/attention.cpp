@@ -9,6 +9,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "core/gemm.h"
 #include "core/kernels.h"
 #include "core/ops/softmax.h"
 #include "core/random.h"
@@ -398,25 +399,26 @@ Tensor linear_rows(const Tensor& x, const Tensor& weight, const Tensor& bias, in
   out_shape.push_back(count);
   detail::init_threads_once();
   Tensor y = empty(out_shape);
-  Mat Y = mat(y.data(), rows, count, count);
-  Y.noalias() = cmat(x.data(), rows, in, in) * cmat(weight.data() + begin * in, count, in, in).transpose();
-  if (bias.defined()) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data() + begin, count);
+  if (bias.defined())  // y starts as the bias rows, and the product is added to it
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(bias.data() + begin, count, y.data() + r * count);
+  sgemm(rows, count, in, {x.data(), in, false}, {weight.data() + begin * in, in, true}, y.data(), count,
+        bias.defined());
 
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad(),
              need_b = bias.defined() && bias.requires_grad();
   return record("linear_rows", {x, weight, bias}, y,
                 [sx = Saved(need_w ? x : Tensor()), sw = Saved(need_x ? weight : Tensor()), x_shape = x.shape(),
                  w_shape = weight.shape(), need_x, need_w, need_b, rows, in, out, begin, count](const Tensor& dy) {
-                  const ConstMat dY = cmat(dy.data(), rows, count, count);
                   Tensor dx, dw, db;
                   if (need_x) {  // (rows, in) = dy (rows, count) @ W[r] (count, in)
                     dx = empty(x_shape);
-                    mat(dx.data(), rows, in, in).noalias() = dY * cmat(sw->data() + begin * in, count, in, in);
+                    sgemm(rows, in, count, {dy.data(), count, false}, {sw->data() + begin * in, in, false}, dx.data(),
+                          in, false);
                   }
                   if (need_w) {  // W[r] (count, in) = dy^T (count, rows) @ x (rows, in)
                     dw = zeros(w_shape);
-                    mat(dw.data() + begin * in, count, in, in).noalias() =
-                        dY.transpose() * cmat(sx->data(), rows, in, in);
+                    sgemm(count, in, rows, {dy.data(), count, true}, {sx->data(), in, false}, dw.data() + begin * in,
+                          in, false);
                   }
                   if (need_b) {  // column sums in double, rows in order
                     db = zeros({out});

@@ -9,6 +9,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "core/gemm.h"
 #include "core/kernels.h"
 #include "core/ops/elementwise.h"
 #include "core/threads.h"
@@ -213,17 +214,16 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
   }
 
   Tensor dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh;
-  const ConstMatrixMap da_all(da.data(), N, G);
   if (need.x || need.w_ih) {
     if (need.w_ih) {  // (4H, I) = da^T (4H, N) @ x packed (N, I)
       kernels::Scratch xp(N * I);
       pack(x.data(), xp.data(), p, I);
       dw_ih = empty({G, I});
-      MatrixMap(dw_ih.data(), G, I).noalias() = da_all.transpose() * ConstMatrixMap(xp.data(), N, I);
+      sgemm(G, I, N, {da.data(), G, true}, {xp.data(), I, false}, dw_ih.data(), I, false);
     }
     if (need.x) {  // (N, I) = da (N, 4H) @ W_ih (4H, I), then unpacked to (B, T, I)
       kernels::Scratch dxp(N * I);
-      MatrixMap(dxp.data(), N, I).noalias() = da_all * ConstMatrixMap(w_ih.data(), G, I);
+      sgemm(N, I, G, {da.data(), G, false}, {w_ih.data(), I, false}, dxp.data(), I, false);
       dx = empty({B, T, I});
       unpack(dxp.data(), dx.data(), p, I);
     }
@@ -239,8 +239,7 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
       for (int64_t s = 1; s < p.steps; ++s)  // step s reads the first count[s] rows of step s - 1
         std::memcpy(&h_prev[(p.offset[s] - first) * H], tape.h.data() + p.offset[s - 1] * H,
                     sizeof(float) * p.count[s] * H);
-      MatrixMap(dw_hh.data(), G, H).noalias() =
-          ConstMatrixMap(da.data() + first * G, N - first, G).transpose() * ConstMatrixMap(h_prev.data(), N - first, H);
+      sgemm(G, H, N - first, {da.data() + first * G, G, true}, {h_prev.data(), H, false}, dw_hh.data(), H, false);
     }
   }
   if (need.b_ih || need.b_hh) {
@@ -323,7 +322,7 @@ ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor&
     });
     kernels::Scratch xp(N * I);
     pack(x.data(), xp.data(), p, I);
-    MatrixMap(gates, N, G).noalias() += ConstMatrixMap(xp.data(), N, I) * ConstMatrixMap(w_ih.data(), G, I).transpose();
+    sgemm(N, G, I, {xp.data(), I, false}, {w_ih.data(), I, true}, gates, G, /*accumulate=*/true);
   }
   if (h0.defined()) {
     tape->h0 = empty({B, H});

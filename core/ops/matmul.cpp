@@ -1,12 +1,12 @@
 #include "core/ops/matmul.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "core/gemm.h"
 #include "core/kernels.h"
 #include "core/ops/reduce.h"
 #include "core/threads.h"
@@ -15,40 +15,21 @@ namespace ag {
 
 namespace {
 
-using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMatrixMap = Eigen::Map<const RowMajorMatrix>;
-using MatrixMap = Eigen::Map<RowMajorMatrix>;
-
 // Multiply-adds below which a batch of small products is not worth splitting across threads.
 constexpr int64_t kParallelWork = 1 << 16;
 
 // c (m, n) = op(x) (m, k) @ op(y) (k, n), or c += that when `accumulate`. x is stored (m, k), or
-// (k, m) when tx (op = transpose); y is stored (k, n), or (n, k) when ty. Eigen threads the product
-// itself, except inside a parallel region, where it runs on the calling thread.
+// (k, m) when tx (op = transpose); y is stored (k, n), or (n, k) when ty; all contiguous.
 void gemm(const float* x, bool tx, const float* y, bool ty, float* c, int64_t m, int64_t k, int64_t n,
           bool accumulate) {
-  MatrixMap out(c, m, n);
-  if (k == 0) {  // an empty sum
-    if (!accumulate) out.setZero();
-    return;
-  }
-  const ConstMatrixMap xm = tx ? ConstMatrixMap(x, k, m) : ConstMatrixMap(x, m, k);
-  const ConstMatrixMap ym = ty ? ConstMatrixMap(y, n, k) : ConstMatrixMap(y, k, n);
-  auto run = [&](const auto& lhs, const auto& rhs) {
-    if (accumulate) out.noalias() += lhs * rhs;
-    else out.noalias() = lhs * rhs;
-  };
-  if (tx && ty) run(xm.transpose(), ym.transpose());
-  else if (tx) run(xm.transpose(), ym);
-  else if (ty) run(xm, ym.transpose());
-  else run(xm, ym);
+  sgemm(m, n, k, {x, tx ? m : k, tx}, {y, ty ? k : n, ty}, c, n, accumulate);
 }
 
 // out[g] (m, n) = sum, over the products p with target[p] == g in increasing p, of
 // op(x[x_of[p]]) @ op(y[y_of[p]]), for every g < groups (0 where no product lands). Matrices are
 // contiguous: x's (m, k) or (k, m) when tx, y's (k, n) or (n, k) when ty. One thread owns each group
 // and adds its products in a fixed order (no atomics, same result run to run). Many groups: parallel
-// over groups, one thread per GEMM; fewer groups than threads: one at a time, Eigen threads each GEMM.
+// over groups, one thread per GEMM; fewer groups than threads: one at a time, sgemm threads each GEMM.
 void grouped_gemm(const float* x, bool tx, const std::vector<int64_t>& x_of, const float* y, bool ty,
                   const std::vector<int64_t>& y_of, const std::vector<int64_t>& target, int64_t groups, float* out,
                   int64_t m, int64_t k, int64_t n) {
