@@ -15,6 +15,7 @@
 #include "examples/translate/evaluate.h"
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
+#include "nn/hdf5.h"
 #include "nn/serialize.h"
 #include "tests/test_util.h"
 
@@ -145,6 +146,61 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   }
   EXPECT_EQ(full.best_val_bleu, second.best_val_bleu);
   EXPECT_EQ(full.last_val_loss, second.last_val_loss);
+}
+
+// bench/ times and trains PyTorch on what --export-batches writes: it must be exactly the batch
+// stream training sees (every pair once per epoch, <sos>/<eos> in place, token counts as tokens/s
+// counts them), and the file must load as a checkpoint of the starting model.
+TEST(TranslateTrain, ExportedBatchesAreTheTrainingStream) {
+  TempDir tmp;
+  const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
+  translate::TrainOptions o = tiny_transformer(data, tmp.path / "run");
+  o.max_tokens = 120;
+  o.epochs = 2;
+  o.export_batches = (tmp.path / "batches.h5").string();
+  o.export_steps = -1;  // every batch of every epoch
+  const translate::TrainResult r = translate::train(o);
+  EXPECT_EQ(r.steps, 0) << "exporting must not train";
+
+  ag::H5File f(o.export_batches, ag::H5File::Mode::Read);
+  const int64_t steps = f.attr_int("/", "steps");
+  const std::vector<int64_t> ends = f.read_ints("/epoch_ends").to_vector();
+  ASSERT_EQ(ends.size(), 2u);
+  ASSERT_EQ(ends.back(), steps);
+  const std::vector<int64_t> tokens = f.read_ints("/tokens").to_vector();
+  ASSERT_EQ(static_cast<int64_t>(tokens.size()), steps);
+  int64_t rows_in_epoch = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    const std::string at = fmt::format("/batches/{}/", s);
+    const ag::IntTensor src = f.read_ints(at + "src"), lengths = f.read_ints(at + "src_lengths");
+    const ag::IntTensor trg_in = f.read_ints(at + "trg_in"), trg_out = f.read_ints(at + "trg_out");
+    const int64_t rows = src.size(0), S = src.size(1), T = trg_in.size(1);
+    ASSERT_EQ(trg_out.shape(), trg_in.shape());
+    int64_t non_pad = 0;
+    for (int64_t b = 0; b < rows; ++b) {
+      EXPECT_EQ(trg_in.data()[b * T], translate::kSos) << "batch " << s << " row " << b;
+      int64_t trg_len = 0;
+      while (trg_len < T && trg_out.data()[b * T + trg_len] != translate::kPad) ++trg_len;
+      ASSERT_GT(trg_len, 0);
+      EXPECT_EQ(trg_out.data()[b * T + trg_len - 1], translate::kEos) << "batch " << s << " row " << b;
+      for (int64_t t = 0; t < S; ++t) EXPECT_EQ(src.data()[b * S + t] == translate::kPad, t >= lengths.data()[b]);
+      non_pad += lengths.data()[b] + trg_len;
+    }
+    EXPECT_EQ(tokens[s], non_pad) << "batch " << s;
+    rows_in_epoch += rows;
+    if (s + 1 == ends[0] || s + 1 == ends[1]) {
+      EXPECT_EQ(rows_in_epoch, 60) << "every training pair once in the epoch ending at step " << s + 1;
+      rows_in_epoch = 0;
+    }
+  }
+  const ag::nn::Checkpoint start = ag::nn::load_checkpoint(o.export_batches, false);
+  EXPECT_FALSE(start.model.empty());
+  EXPECT_EQ(start.vocab.count("src"), 1u);
+
+  o.export_batches = (tmp.path / "five.h5").string();  // --export-steps N: the first N only
+  o.export_steps = 5;
+  translate::train(o);
+  EXPECT_EQ(ag::H5File(o.export_batches, ag::H5File::Mode::Read).attr_int("/", "steps"), 5);
 }
 
 TEST(TranslateTrain, TinyTransformerLearnsToReverseSentences) {
