@@ -9,6 +9,13 @@ Parity, with an attograd checkpoint and the predictions attograd made with it
 (imdb eval --checkpoint F --predictions P):
     /usr/bin/python3 bench/torch/imdb.py --checkpoint F --predictions P
 loads the checkpoint into the PyTorch model through h5py and compares labels and probabilities.
+
+The whole recipe in PyTorch, on the identical data, from attograd's initial weights
+(imdb train --seed S [--mask] --export-batches FILE --export-steps -1 exports every epoch's batches
+and the validation and test sets):
+    /usr/bin/python3 bench/torch/imdb.py train --batches FILE [--threads 1]
+trains epoch by epoch (Adam, BCE-with-logits, the exported lr and clip), reports validation accuracy
+after each, and evaluates the epoch with the best validation accuracy on the test set once.
 """
 import argparse
 import json
@@ -86,8 +93,68 @@ def parity(args):
     sys.exit(0 if ok else 1)
 
 
+def accuracy_and_loss(model, f, name):
+    ids = torch.from_numpy(f[f"{name}/ids"][()])
+    lengths = torch.from_numpy(f[f"{name}/lengths"][()])
+    labels = torch.from_numpy(f[f"{name}/labels"][()])
+    model.eval()
+    logits = []
+    with torch.no_grad():
+        for start in range(0, len(ids), 256):
+            logits.append(model(ids[start:start + 256], lengths[start:start + 256])[0])
+    model.train()
+    logits = torch.cat(logits)
+    loss = float(torch.nn.functional.binary_cross_entropy_with_logits(logits, labels))
+    return float(((logits > 0) == (labels > 0.5)).float().mean()), loss
+
+
+def train(args):
+    torch.set_num_threads(args.threads)
+    f = h5py.File(args.batches, "r")
+    if "epoch_ends" not in f:
+        sys.exit(f"{args.batches}: not a full export (imdb train ... --export-batches F --export-steps -1)")
+    config = json.loads(f.attrs["config"])
+    recipe = json.loads(f.attrs["recipe"])
+    if recipe["optimizer"] != "adam" or recipe["weight_decay"] != 0:
+        sys.exit(f"only the default recipe (adam, no weight decay) is implemented here, got {recipe}")
+    model = ImdbClassifier(**config_of(config))
+    model.load_state_dict({name: torch.from_numpy(f["model"][name][()]) for name in f["model"]})
+    model.train()
+    adam = torch.optim.Adam(model.parameters(), lr=recipe["lr"])
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    ends = [int(e) for e in f["epoch_ends"][()]]
+    best = (-1.0, 0, None)
+    step = 0
+    for epoch, end in enumerate(ends, start=1):
+        start = time.perf_counter()
+        loss_sum = 0.0
+        for s in range(step, end):
+            batch = f[f"batches/{s}"]
+            ids, lengths = torch.from_numpy(batch["ids"][()]), torch.from_numpy(batch["lengths"][()])
+            labels = torch.from_numpy(batch["labels"][()])
+            logits, _ = model(ids, lengths)
+            loss = loss_fn(logits, labels)
+            adam.zero_grad()
+            loss.backward()
+            if recipe["clip"] > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe["clip"])
+            adam.step()
+            loss_sum += float(loss)
+        val_accuracy, val_loss = accuracy_and_loss(model, f, "val")
+        print(f"epoch {epoch}: train loss {loss_sum / (end - step):.4f}, val loss {val_loss:.4f} "
+              f"acc {100 * val_accuracy:.2f}% ({time.perf_counter() - start:.0f} s)", flush=True)
+        if val_accuracy > best[0]:
+            best = (val_accuracy, epoch, {k: v.clone() for k, v in model.state_dict().items()})
+        step = end
+    model.load_state_dict(best[2])
+    test_accuracy, test_loss = accuracy_and_loss(model, f, "test")
+    print(f"summary: best val accuracy {100 * best[0]:.2f}% (epoch {best[1]}), "
+          f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on {len(f['test/labels'])} reviews")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", nargs="?", choices=("train",), help="train: the whole recipe (see above)")
     p.add_argument("--batches")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=5)
@@ -95,7 +162,9 @@ def main():
     p.add_argument("--checkpoint")
     p.add_argument("--predictions")
     args = p.parse_args()
-    if args.checkpoint:
+    if args.mode == "train":
+        train(args)
+    elif args.checkpoint:
         parity(args)
     elif args.batches:
         speed(args)

@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
   train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")->capture_default_str();
   train->add_option("--val-fraction", o.val_fraction, "fraction of train held out for validation")->capture_default_str();
   train->add_option("--per-class", o.per_class, "use only N training reviews per label (quick runs)");
-  train->add_option("--export-batches", o.export_batches, "write the first --export-steps batches to this file and exit");
-  train->add_option("--export-steps", o.export_steps, "batches to export")->capture_default_str();
+  train->add_option("--export-batches", o.export_batches, "write the initial model and the first --export-steps batches to this file and exit (bench/)");
+  train->add_option("--export-steps", o.export_steps, "batches to export (-1: every batch of --epochs epochs, and the validation and test sets)")->capture_default_str();
 
   std::string checkpoint, data, explain, predictions;
   int64_t batch = 256;

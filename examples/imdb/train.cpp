@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
@@ -57,25 +58,54 @@ std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Clas
   throw ag::Error(fmt::format("imdb: --optimizer must be adam or adamw, got '{}'", o.optimizer));
 }
 
-// Writes `steps` training batches (ids, lengths, labels) so bench/torch/imdb.py trains on exactly
-// what attograd does.
+// For bench/: what training would do, so bench/imdb_speed.cpp and bench/torch/imdb.py run the same
+// steps. Writes the config, the initial model (/model/<name>), the next batches
+// /batches/<s>/{ids, lengths, labels} as training makes them (export_steps of them, or every batch of
+// every epoch when export_steps < 0, with /epoch_ends: the step count at which each epoch ends) and,
+// for a full export, the validation and test sets as /val/* and /test/* (one batch each), so PyTorch
+// can run the whole recipe on the identical data.
 void export_batches(const TrainOptions& o, const Examples& train_set, const std::vector<int64_t>& train_idx,
-                    const ModelConfig& config) {
+                    const std::vector<int64_t>& val_idx, const ag::data::Vocab& vocab, const ModelConfig& config,
+                    const Classifier& initial) {
   ag::H5File f(o.export_batches, ag::H5File::Mode::Create);
-  const std::vector<int64_t> order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, 0);
-  const int64_t steps = std::min<int64_t>(o.export_steps, static_cast<int64_t>(order.size()) / o.batch);
+  const int64_t per_epoch = static_cast<int64_t>(train_idx.size()) / o.batch;
+  const bool full = o.export_steps < 0;
+  const int64_t steps = full ? per_epoch * o.epochs : std::min(o.export_steps, per_epoch);
+  std::vector<int64_t> epoch_ends;
   for (int64_t s = 0; s < steps; ++s) {
+    const int64_t epoch = s / per_epoch, b = s % per_epoch;
+    const std::vector<int64_t> order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, epoch);
     std::vector<int64_t> rows;
-    for (int64_t i = s * o.batch; i < (s + 1) * o.batch; ++i) rows.push_back(train_idx[order[i]]);
-    const Batch b = make_batch(train_set, rows, config);
-    f.write(fmt::format("/batches/{}/ids", s), b.ids);
-    f.write(fmt::format("/batches/{}/lengths", s), b.lengths);
-    f.write(fmt::format("/batches/{}/labels", s), b.labels);
+    for (int64_t i = b * o.batch; i < (b + 1) * o.batch; ++i) rows.push_back(train_idx[order[i]]);
+    const Batch batch = make_batch(train_set, rows, config);
+    f.write(fmt::format("/batches/{}/ids", s), batch.ids);
+    f.write(fmt::format("/batches/{}/lengths", s), batch.lengths);
+    f.write(fmt::format("/batches/{}/labels", s), batch.labels);
+    if (b + 1 == per_epoch) epoch_ends.push_back(s + 1);
+  }
+  for (const auto& [name, tensor] : initial.state_dict()) f.write("/model/" + name, tensor);
+  if (full) {
+    f.write("/epoch_ends", ag::IntTensor(epoch_ends, {static_cast<int64_t>(epoch_ends.size())}));
+    auto write_set = [&](const std::string& name, const Examples& set, const std::vector<int64_t>& rows) {
+      const Batch all = make_batch(set, rows, config);
+      f.write("/" + name + "/ids", all.ids);
+      f.write("/" + name + "/lengths", all.lengths);
+      f.write("/" + name + "/labels", all.labels);
+    };
+    write_set("val", train_set, val_idx);
+    const TokenizedSplit test_split = load_split(o.data_dir, "test");
+    const Examples test = encode_all(test_split.words, test_split.labels, vocab);
+    std::vector<int64_t> everyone(test.size());
+    std::iota(everyone.begin(), everyone.end(), int64_t{0});
+    write_set("test", test, everyone);
   }
   f.set_attr("/", "steps", steps);
   f.set_attr("/", "config", config.to_json());
-  std::printf("wrote %lld batches of %lld to %s\n", static_cast<long long>(steps), static_cast<long long>(o.batch),
-              o.export_batches.c_str());
+  f.set_attr("/", "recipe", json{{"optimizer", o.optimizer}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
+                                 {"clip", o.clip}, {"batch", o.batch}, {"epochs", o.epochs}, {"seed", o.seed}}
+                                .dump());
+  std::printf("wrote %lld batches of %lld%s to %s\n", static_cast<long long>(steps), static_cast<long long>(o.batch),
+              full ? " (every epoch, with the validation and test sets)" : "", o.export_batches.c_str());
 }
 
 }  // namespace
@@ -112,12 +142,11 @@ TrainResult train(const TrainOptions& given) {
   std::printf("imdb: %lld training and %lld validation reviews, vocabulary %lld, maxlen %lld%s\n",
               static_cast<long long>(train_idx.size()), static_cast<long long>(val_idx.size()),
               static_cast<long long>(vocab.size()), static_cast<long long>(config.maxlen), config.mask ? ", masked" : "");
+  Classifier model(config);
   if (!o.export_batches.empty()) {
-    export_batches(o, examples, train_idx, config);
+    export_batches(o, examples, train_idx, val_idx, vocab, config, model);
     return result;
   }
-
-  Classifier model(config);
   std::unique_ptr<ag::optim::Optimizer> optimizer = make_optimizer(o, model);
   ag::nn::DataPosition position{0, 0, o.seed};
   ag::train::CheckpointManager checkpoints(o.out_dir);

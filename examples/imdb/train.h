@@ -26,8 +26,8 @@ struct TrainOptions {
   int64_t per_class = 0;             // use only this many training reviews per label (quick runs)
   bool test = true;                  // evaluate best.h5 on the test split at the end
   int64_t stop_after_steps = -1;     // stop (saving last.h5) after this many steps in this process (tests)
-  std::string export_batches;        // write the training batches to this HDF5 file and exit (benchmarks)
-  int64_t export_steps = 0;
+  std::string export_batches;        // write the initial model and training batches here and exit (bench/)
+  int64_t export_steps = 0;          // batches to export; < 0: every epoch's, with the val and test sets
 };
 
 struct TrainResult {
