@@ -10,19 +10,12 @@ the ratio is attograd's best figure over PyTorch's best.
 Run it on an otherwise idle machine: spinning BLAS threads of another process slow both sides.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_json(command, env_threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(env_threads), OPENBLAS_NUM_THREADS=str(env_threads))
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+from side_by_side import ROOT, run_json
 
 
 def main():

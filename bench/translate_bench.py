@@ -15,19 +15,12 @@ untrained initial model, which mostly decodes to the length limit. Run it on an 
 machine: spinning BLAS threads of another process slow both sides.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_json(command, env_threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(env_threads), OPENBLAS_NUM_THREADS=str(env_threads))
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+from side_by_side import ROOT, run_json
 
 
 def main():
