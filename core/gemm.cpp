@@ -68,8 +68,12 @@ void pack_a(MatrixView a, int64_t m, int64_t i0, int64_t mc, int64_t p0, int64_t
       }
     } else {
       for (int64_t r = 0; r < MR; ++r) {
+        if (r >= rows) {
+          for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = 0.0f;
+          continue;
+        }
         const float* src = a.data + (i + r) * a.ld + p0;
-        for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = r < rows ? src[p] : 0.0f;
+        for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = src[p];
       }
     }
   }
@@ -84,8 +88,12 @@ void pack_b(MatrixView b, int64_t n, int64_t j0, int64_t p0, int64_t kc, int64_t
     float* dst = out + panel * NR * kc;
     if (b.transposed) {  // op(B)[p, j] = stored[j, p]
       for (int64_t col = 0; col < NR; ++col) {
+        if (col >= cols) {
+          for (int64_t p = 0; p < kc; ++p) dst[p * NR + col] = 0.0f;
+          continue;
+        }
         const float* src = b.data + (j + col) * b.ld + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * NR + col] = col < cols ? src[p] : 0.0f;
+        for (int64_t p = 0; p < kc; ++p) dst[p * NR + col] = src[p];
       }
     } else {
       for (int64_t p = 0; p < kc; ++p) {
