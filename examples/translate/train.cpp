@@ -127,7 +127,9 @@ TrainResult train(const TrainOptions& given) {
   if (o.threads > 0) ag::set_num_threads(o.threads);
   ag::manual_seed(o.seed);
   const bool transformer = config.arch == "transformer";
-  if (o.lr <= 0) o.lr = transformer ? 5e-4 : 1e-3;
+  // The measured Multi30k recipes (README): the transformer's validation BLEU still rose at epoch 16.
+  if (o.lr <= 0) o.lr = transformer ? 7e-4 : 1e-3;
+  if (o.epochs <= 0) o.epochs = transformer ? 16 : 10;
 
   // Data: train and val, vocabularies of the training split.
   const std::string dir = corpus_dir(o.data_dir, o.src_lang);
