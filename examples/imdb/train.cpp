@@ -71,10 +71,10 @@ void export_batches(const TrainOptions& o, const Examples& train_set, const std:
   const int64_t per_epoch = static_cast<int64_t>(train_idx.size()) / o.batch;
   const bool full = o.export_steps < 0;
   const int64_t steps = full ? per_epoch * o.epochs : std::min(o.export_steps, per_epoch);
-  std::vector<int64_t> epoch_ends;
+  std::vector<int64_t> epoch_ends, order;
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t epoch = s / per_epoch, b = s % per_epoch;
-    const std::vector<int64_t> order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, epoch);
+    if (b == 0) order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, epoch);
     std::vector<int64_t> rows;
     for (int64_t i = b * o.batch; i < (b + 1) * o.batch; ++i) rows.push_back(train_idx[order[i]]);
     const Batch batch = make_batch(train_set, rows, config);
