@@ -25,6 +25,18 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
   return value;
 }
 
+Tensor Module::tie_parameter(const std::string& name, Tensor value) {
+  check(value.defined() && value.requires_grad(), "tie_parameter: '{}' must be tied to a parameter", name);
+  for (auto& [n, t] : parameters_) {
+    if (n != name) continue;
+    check(t.shape() == value.shape(), "tie_parameter: '{}' has shape {}, the tensor to tie has {}", name, t.shape(),
+          value.shape());
+    t = value;
+    return value;
+  }
+  throw Error(fmt::format("tie_parameter: no parameter '{}' to tie", name));
+}
+
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check_name(name, "register_buffer");
   for (const auto& [n, _] : buffers_) check(n != name, "register_buffer: '{}' is already registered", name);
@@ -45,8 +57,11 @@ void Module::collect(const std::string& prefix, bool buffers, NamedTensors& out)
 }
 
 NamedTensors Module::named_parameters() const {
-  NamedTensors out;
-  collect("", false, out);
+  NamedTensors all, out;
+  collect("", false, all);
+  std::set<const TensorImpl*> seen;
+  for (auto& [name, t] : all)
+    if (seen.insert(t.impl()).second) out.emplace_back(std::move(name), std::move(t));
   return out;
 }
 
@@ -79,7 +94,8 @@ void Module::zero_grad() {
 }
 
 NamedTensors Module::state_dict() const {
-  NamedTensors out = named_parameters();
+  NamedTensors out;
+  collect("", false, out);
   NamedTensors buffers = named_buffers();
   out.insert(out.end(), buffers.begin(), buffers.end());
   return out;
@@ -110,6 +126,17 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
     add("unexpected", unexpected);
   }
   check(problems.empty(), "load_state_dict: {}", problems);
+  // A tied tensor is saved under each of its names; different values there cannot both be loaded.
+  std::map<const TensorImpl*, std::string> first_name;
+  for (const auto& [name, t] : own) {
+    auto [it, fresh] = first_name.emplace(t.impl(), name);
+    auto a = given.find(it->second), b = given.find(name);
+    if (fresh || a == given.end() || b == given.end()) continue;
+    const Tensor& x = a->second;
+    check(std::equal(x.data(), x.data() + x.numel(), b->second.data()),
+          "load_state_dict: '{}' and '{}' are one tied tensor but the state gives them different values", it->second,
+          name);
+  }
   NoGradGuard no_grad;
   for (auto& [name, t] : own) {
     auto it = given.find(name);

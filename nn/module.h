@@ -28,6 +28,11 @@ class Module {
 
   /// Registers a parameter (marks it requires_grad) and returns it. torch register_parameter.
   Tensor register_parameter(const std::string& name, Tensor value);
+  /// Points the registered parameter `name` of this module at `value`, a parameter of another module,
+  /// so the two are one tensor (weight tying; torch `module.name = other.weight`). Shapes must match.
+  /// The tied tensor appears once in named_parameters() (so it is trained once) and under both names
+  /// in state_dict(), as in torch. Returns value, for the layer's own member.
+  Tensor tie_parameter(const std::string& name, Tensor value);
   /// Registers a tensor that is saved in the state dict but not trained. torch register_buffer.
   Tensor register_buffer(const std::string& name, Tensor value);
   /// Registers a child module under `name` and returns it. torch register_module / add_module.
@@ -37,7 +42,8 @@ class Module {
     return module;
   }
 
-  /// Parameters of this module and its descendants, '.'-joined names, registration order.
+  /// Parameters of this module and its descendants, '.'-joined names, registration order; a tied
+  /// tensor once, under its first name (torch's remove_duplicate).
   NamedTensors named_parameters() const;
   std::vector<Tensor> parameters() const;
   /// Buffers, likewise.
@@ -55,7 +61,8 @@ class Module {
   /// Drops every parameter's gradient.
   void zero_grad();
 
-  /// Parameters then buffers, by name (torch state_dict(); values are shared, not copied).
+  /// Parameters then buffers, by name (torch state_dict(); values are shared, not copied); a tied
+  /// tensor under each of its names.
   NamedTensors state_dict() const;
   /// Copies values into the parameters and buffers. Raises ag::Error naming every missing,
   /// unexpected or wrongly shaped name; `strict = false` ignores missing and unexpected names.

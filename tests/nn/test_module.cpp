@@ -87,6 +87,59 @@ TEST(Module, LoadStateDictRefusesMissingUnexpectedAndWrongShapes) {
   EXPECT_EQ(b.proj->weight.at({2, 3}), 1.0f);
 }
 
+// A tiny language model whose output layer may share the embedding: the weight-tying case.
+class TinyLm : public nn::Module {
+ public:
+  explicit TinyLm(bool tie) {
+    embedding = register_module("embedding", std::make_shared<nn::Embedding>(5, 3));
+    output = register_module("output", std::make_shared<nn::Linear>(3, 5));
+    if (tie) output->weight = output->tie_parameter("weight", embedding->weight);
+  }
+  Tensor loss(const ag::IntTensor& ids) { const Tensor y = output->forward(embedding->forward(ids));
+    return ag::sum(y * y); }
+  std::shared_ptr<nn::Embedding> embedding;
+  std::shared_ptr<nn::Linear> output;
+};
+
+TEST(Module, TiedParameterIsOneTensorTrainedOnceAndSavedUnderBothNames) {
+  TinyLm tied(true);
+  EXPECT_TRUE(tied.output->weight.is_same(tied.embedding->weight));
+  EXPECT_EQ(names_of(tied.named_parameters()), (std::vector<std::string>{"embedding.weight", "output.bias"}));
+  EXPECT_EQ(tied.num_parameters(), 15 + 5);
+  EXPECT_EQ(names_of(tied.state_dict()),
+            (std::vector<std::string>{"embedding.weight", "output.weight", "output.bias"}));
+
+  // The tied gradient is the sum of the two uses: the embedding's rows plus the output layer's.
+  TinyLm untied(false);
+  untied.load_state_dict({{"embedding.weight", tied.embedding->weight}, {"output.weight", tied.embedding->weight},
+                          {"output.bias", tied.output->bias}});
+  const ag::IntTensor ids({0, 2, 2, 4}, {4});
+  tied.loss(ids).backward();
+  untied.loss(ids).backward();
+  const Tensor expected = untied.embedding->weight.grad() + untied.output->weight.grad();
+  ag::testing::expect_equal_rel(tied.embedding->weight.grad(), expected, "tied gradient");
+
+  // A round trip keeps the tie; a state that gives the two names different values is refused.
+  TinyLm loaded(true);
+  loaded.load_state_dict(tied.state_dict());
+  EXPECT_TRUE(loaded.output->weight.is_same(loaded.embedding->weight));
+  EXPECT_EQ(loaded.output->weight.to_vector(), tied.embedding->weight.to_vector());
+  TinyLm independent(false);
+  expect_mentions(error_of([&] { loaded.load_state_dict(independent.state_dict()); }),
+                  {"embedding.weight", "output.weight", "tied"});
+}
+
+TEST(Module, TieParameterErrors) {
+  TinyLm lm(false);
+  auto other = std::make_shared<nn::Linear>(5, 3);  // weight (3, 5): the transpose of what is needed
+  expect_mentions(error_of([&] { lm.output->tie_parameter("weight", other->weight); }),
+                  {"tie_parameter", "weight", "(5, 3)", "(3, 5)"});
+  expect_mentions(error_of([&] { lm.output->tie_parameter("scale", lm.embedding->weight); }),
+                  {"tie_parameter", "scale"});
+  expect_mentions(error_of([&] { lm.output->tie_parameter("weight", ag::ones({5, 3})); }),
+                  {"tie_parameter", "weight", "parameter"});
+}
+
 TEST(Module, TrainEvalReachesEveryChild) {
   nn::Sequential seq({std::make_shared<nn::Linear>(3, 3), std::make_shared<nn::Dropout>(0.5f)});
   EXPECT_TRUE(seq[1].is_training());
