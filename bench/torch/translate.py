@@ -131,6 +131,10 @@ def make_optimizer(model, recipe):
     start, w = recipe["scheduler_step"], recipe["warmup"]
     if recipe["schedule"] == "InverseSqrt":  # optim/schedule.cpp: min(s / w, sqrt(w / s))
         factor = lambda s: (s + start) / w if s + start <= w else math.sqrt(w / (s + start))  # noqa: E731
+    elif recipe["schedule"] == "WarmupLinear":  # optim/schedule.cpp: s / w, then (total - s) / (total - w)
+        total = recipe["total_steps"]
+        factor = lambda s: ((s + start) / w if s + start < w  # noqa: E731
+                            else max(0.0, (total - s - start) / (total - w)))
     elif recipe["schedule"] == "ConstantLR":
         factor = lambda s: 1.0  # noqa: E731
     else:

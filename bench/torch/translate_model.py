@@ -101,6 +101,8 @@ class TransformerSeq2Seq(nn.Module):
                 if p.dim() > 1:
                     nn.init.xavier_uniform_(p)
         self.output = nn.Linear(d, c["trg_vocab"])
+        if c.get("tie_output", False):  # one tensor under both names, as in attograd's checkpoints
+            self.output.weight = self.trg_embedding.weight
 
     def max_steps(self):
         return self.config["max_len"]

@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
   train->add_option("--max-steps", o.max_steps, "end after this many steps in all (-1: run every epoch)")
       ->capture_default_str();
   train->add_option("--lr", o.lr, "peak learning rate (default 7e-4 transformer, 1e-3 rnn)");
-  train->add_option("--warmup", o.warmup, "transformer: inverse-sqrt warmup steps")->capture_default_str();
+  train->add_option("--schedule", o.schedule,
+                    "lr schedule: inverse-sqrt (transformer default), linear (decays to 0 at the end) or constant "
+                    "(rnn default)");
+  train->add_option("--warmup", o.warmup, "linear warmup steps of inverse-sqrt and linear")->capture_default_str();
   train->add_option("--label-smoothing", o.label_smoothing, "label smoothing")->capture_default_str();
   train->add_option("--clip", o.clip, "clip the gradient norm to this (0: off)")->capture_default_str();
   train->add_option("--dropout", o.model.dropout, "dropout")->capture_default_str();
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
   train->add_option("--decoder-layers", o.model.decoder_layers, "transformer decoder layers")->capture_default_str();
   train->add_option("--heads", o.model.heads, "attention heads")->capture_default_str();
   train->add_option("--ff", o.model.feed_forward, "transformer feed-forward size")->capture_default_str();
+  train->add_flag("--tie-output", o.model.tie_output, "transformer: the output layer shares the target embedding");
   train->add_option("--embed", o.model.embed, "rnn embedding size")->capture_default_str();
   train->add_option("--hidden", o.model.hidden, "rnn decoder LSTM size")->capture_default_str();
   train->add_option("--min-freq", o.min_freq, "keep words seen at least this often")->capture_default_str();

@@ -29,6 +29,7 @@ std::string TranslationConfig::to_json() const {
                         {"positions", positions},
                         {"max_len", max_len},
                         {"scale_embeddings", scale_embeddings},
+                        {"tie_output", tie_output},
                         {"embed", embed},
                         {"hidden", hidden}}
       .dump();
@@ -50,6 +51,7 @@ TranslationConfig TranslationConfig::from_json(const std::string& text) {
     c.positions = j.at("positions");
     c.max_len = j.at("max_len");
     c.scale_embeddings = j.at("scale_embeddings");
+    c.tie_output = j.value("tie_output", false);  // absent in checkpoints from before the option
     c.embed = j.at("embed");
     c.hidden = j.at("hidden");
   } catch (const nlohmann::json::exception& e) {
@@ -76,6 +78,7 @@ void TranslationConfig::validate() const {
     check(positions == "learned" || positions == "sinusoidal",
           "{}: positions must be \"learned\" or \"sinusoidal\", got \"{}\"", who, positions);
   } else {
+    check(!tie_output, "{}: tie_output is a transformer option (the rnn's output layer is 2*hidden wide)", who);
     check(embed > 0 && hidden > 0, "{}: embed {} and hidden {} must be positive", who, embed, hidden);
     check(hidden % 2 == 0, "{}: hidden {} must be even (the encoder has hidden / 2 units per direction)", who, hidden);
   }
@@ -205,6 +208,7 @@ TransformerSeq2Seq::TransformerSeq2Seq(const TranslationConfig& config) : Seq2Se
     for (auto& [_, p] : stack->named_parameters())  // torch's Transformer._reset_parameters
       if (p.dim() > 1) ag::nn::init::xavier_uniform_(p);
   output = register_module("output", std::make_shared<ag::nn::Linear>(c.d_model, c.trg_vocab));
+  if (c.tie_output) output->weight = output->tie_parameter("weight", trg_embedding->weight);
 }
 
 Tensor TransformerSeq2Seq::embed(const IntTensor& ids, ag::nn::Embedding& embedding, ag::nn::UnaryModule& positions,

@@ -40,6 +40,7 @@ struct TranslationConfig {
   std::string positions = "learned";  // "learned" or "sinusoidal"
   int64_t max_len = 256;              // longest source or target (positions 0 .. max_len-1)
   bool scale_embeddings = true;       // token embeddings * sqrt(d_model) before the positions are added
+  bool tie_output = false;            // the output layer's weight is the target embedding (Press & Wolf 2017)
   // rnn
   int64_t embed = 256;
   int64_t hidden = 512;  // decoder LSTM size; the encoder is bidirectional with hidden / 2 per direction
@@ -112,6 +113,8 @@ ag::IntTensor select_rows(const ag::IntTensor& x, const std::vector<int64_t>& ro
 ///     linear1.*, linear2.*, norm1.*, norm2.*}, encoder.norm.{weight,bias},
 ///   decoder.layers.{i}.{self_attn.*, multihead_attn.*, linear1.*, linear2.*, norm1.*, norm2.*, norm3.*},
 ///   decoder.norm.{weight,bias}, output.weight (trg_vocab, d_model), output.bias (trg_vocab).
+/// With tie_output, output.weight is trg_embedding.weight: one tensor, trained once, saved under both
+/// names (torch's state_dict does the same).
 /// state.attention: the last decoder layer's attention over the source, averaged over heads.
 class TransformerSeq2Seq : public Seq2Seq {
  public:

@@ -29,7 +29,7 @@ using json = nlohmann::json;
 
 json options_json(const TrainOptions& o) {
   return {{"src_lang", o.src_lang},     {"trg_lang", o.trg_lang},   {"lr", o.lr},
-          {"warmup", o.warmup},         {"label_smoothing", o.label_smoothing},
+          {"schedule", o.schedule},     {"warmup", o.warmup},         {"label_smoothing", o.label_smoothing},
           {"clip", o.clip},             {"epochs", o.epochs},       {"max_tokens", o.max_tokens},
           {"min_freq", o.min_freq},     {"seed", o.seed},           {"save_every", o.save_every},
           {"val_limit", o.val_limit},   {"max_steps", o.max_steps}, {"validate_bleu", o.validate_bleu}};
@@ -42,6 +42,7 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   o.src_lang = j.at("src_lang");
   o.trg_lang = j.at("trg_lang");
   o.lr = j.at("lr");
+  o.schedule = j.value("schedule", "");  // runs from before --schedule had the per-arch default
   o.warmup = j.at("warmup");
   o.label_smoothing = j.at("label_smoothing");
   o.clip = j.at("clip");
@@ -68,7 +69,7 @@ ag::data::ParallelCorpus first(ag::data::ParallelCorpus c, int64_t n) {
 // count at which each exported epoch ends) and the recipe (optimizer, schedule, loss) as JSON.
 void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::nn::DataPosition& from,
                     const ag::nn::Checkpoint& start, const ag::optim::Optimizer& optimizer,
-                    const ag::optim::Scheduler& scheduler) {
+                    const ag::optim::Scheduler& scheduler, int64_t schedule_steps) {
   ag::H5File f(o.export_batches, ag::H5File::Mode::Create);
   f.set_attr("/", "format_version", ag::nn::checkpoint_format_version);
   f.set_attr("/", "config", start.config);
@@ -76,6 +77,7 @@ void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::nn::Dat
   for (const auto& [name, tokens] : start.vocab) f.write("/vocab/" + name, tokens);
   json recipe = {{"optimizer", optimizer.type_name()},       {"lr", o.lr},
                  {"schedule", scheduler.type_name()},        {"warmup", o.warmup},
+                 {"total_steps", schedule_steps},
                  {"scheduler_step", scheduler.last_step()},  {"label_smoothing", o.label_smoothing},
                  {"ignore_index", kPad},                     {"clip", o.clip},
                  {"max_tokens", o.max_tokens},               {"seed", o.seed}};
@@ -130,6 +132,9 @@ TrainResult train(const TrainOptions& given) {
   // The measured Multi30k recipes (README): the transformer's validation BLEU still rose at epoch 16.
   if (o.lr <= 0) o.lr = transformer ? 7e-4 : 1e-3;
   if (o.epochs <= 0) o.epochs = transformer ? 16 : 10;
+  if (o.schedule.empty()) o.schedule = transformer ? "inverse-sqrt" : "constant";
+  ag::check(o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
+            "translate: --schedule {} is not inverse-sqrt, linear or constant", o.schedule);
 
   // Data: train and val, vocabularies of the training split.
   const std::string dir = corpus_dir(o.data_dir, o.src_lang);
@@ -155,9 +160,21 @@ TrainResult train(const TrainOptions& given) {
   auto optimizer = transformer ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
                                                                    ag::optim::Adam::Betas{0.9, 0.98}, 1e-9)
                                : std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr);
-  std::unique_ptr<ag::optim::Scheduler> scheduler =
-      transformer ? std::unique_ptr<ag::optim::Scheduler>(std::make_unique<ag::optim::InverseSqrt>(*optimizer, o.warmup))
-                  : std::make_unique<ag::optim::ConstantLR>(*optimizer);
+  // The run's last step, where the linear schedule reaches 0 (bucketing makes epochs' batch counts differ).
+  int64_t schedule_steps = 0;
+  for (int64_t epoch = 0; epoch < o.epochs; ++epoch)
+    schedule_steps += static_cast<int64_t>(epoch_batches(train_pairs, o.max_tokens, o.seed, epoch).size());
+  if (o.max_steps >= 0) schedule_steps = std::min(schedule_steps, o.max_steps);
+  std::unique_ptr<ag::optim::Scheduler> scheduler;
+  if (o.schedule == "inverse-sqrt") {
+    scheduler = std::make_unique<ag::optim::InverseSqrt>(*optimizer, o.warmup);
+  } else if (o.schedule == "linear") {
+    ag::check(o.warmup >= 0 && o.warmup < schedule_steps,
+              "translate: --warmup {} must be below the run's {} steps for --schedule linear", o.warmup, schedule_steps);
+    scheduler = std::make_unique<ag::optim::WarmupLinear>(*optimizer, o.warmup, schedule_steps);
+  } else {
+    scheduler = std::make_unique<ag::optim::ConstantLR>(*optimizer);
+  }
   ag::nn::DataPosition position{0, 0, o.seed};
   ag::train::CheckpointManager checkpoints(o.out_dir);
   if (resume) {
@@ -181,7 +198,7 @@ TrainResult train(const TrainOptions& given) {
     return c;
   };
   if (!o.export_batches.empty()) {
-    export_batches(o, train_pairs, position, checkpoint({}, false), *optimizer, *scheduler);
+    export_batches(o, train_pairs, position, checkpoint({}, false), *optimizer, *scheduler, schedule_steps);
     return result;
   }
   int64_t total_steps = scheduler->last_step();

@@ -119,10 +119,12 @@ TEST(TranslateConfig, JsonRoundTripAndValidation) {
   translate::TranslationConfig c = transformer_config("sinusoidal");
   c.dropout = 0.25f;
   c.scale_embeddings = false;
+  c.tie_output = true;
   const translate::TranslationConfig back = translate::TranslationConfig::from_json(c.to_json());
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_EQ(back.positions, "sinusoidal");
   EXPECT_FALSE(back.scale_embeddings);
+  EXPECT_TRUE(back.tie_output);
 
   expect_mentions(error_of([] { translate::TranslationConfig::from_json(R"({"arch": "rnn"})"); }),
                   {"model config", "src_vocab"});
@@ -138,6 +140,9 @@ TEST(TranslateConfig, JsonRoundTripAndValidation) {
   bad = rnn_config();
   bad.hidden = 7;
   expect_mentions(error_of([&] { translate::make_model(bad); }), {"hidden 7", "even"});
+  bad = rnn_config();
+  bad.tie_output = true;
+  expect_mentions(error_of([&] { translate::make_model(bad); }), {"tie_output", "transformer"});
   bad = rnn_config();
   bad.trg_vocab = 3;
   expect_mentions(error_of([&] { translate::make_model(bad); }), {"trg_vocab 3", "special"});
@@ -163,6 +168,16 @@ TEST(TranslateModels, ParameterNamesAreTheDocumentedOnes) {
 
   const auto sin = make(transformer_config("sinusoidal", 1), 1);
   EXPECT_EQ(ag::testing::names_of(*sin).size(), expected.size() - 2);  // no position tables
+
+  // Tied: the same names in the checkpoint, one tensor fewer to train.
+  translate::TranslationConfig tied_config = transformer_config("learned", 1);
+  tied_config.tie_output = true;
+  const auto tied = make(tied_config, 1);
+  EXPECT_EQ(ag::testing::names_of(*tied), expected);
+  EXPECT_EQ(tied->named_parameters().size(), expected.size() - 1);
+  const auto* tt = dynamic_cast<translate::TransformerSeq2Seq*>(tied.get());
+  ASSERT_NE(tt, nullptr);
+  EXPECT_TRUE(tt->output->weight.is_same(tt->trg_embedding->weight));
 
   const auto model = make(rnn_config(), 2);
   const auto* r = dynamic_cast<translate::RnnSeq2Seq*>(model.get());
@@ -209,8 +224,10 @@ TEST(TranslateModels, GradcheckForward) {
   Sentences outputs = targets;
   for (auto& t : outputs) t.push_back(kEos);
   const Batch trg_in = teacher_input(targets), trg_out = pad(outputs);  // (2, 3), row 1 padded
-  for (const auto& [name, config] :
-       {std::pair{"transformer", transformer_config("learned", 1)}, std::pair{"rnn", rnn_config()}}) {
+  translate::TranslationConfig tied = transformer_config("learned", 1);
+  tied.tie_output = true;  // the shared tensor's gradient sums its embedding and output uses
+  for (const auto& [name, config] : {std::pair{"transformer", transformer_config("learned", 1)},
+                                     std::pair{"transformer tied", tied}, std::pair{"rnn", rnn_config()}}) {
     auto model = make(config, 7);
     auto r = ag::gradcheck(
         [&](const std::vector<Tensor>&) {

@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/core.h"
 #include "data/parallel_corpus.h"
@@ -21,6 +24,8 @@
 
 namespace {
 
+using ag::testing::error_of;
+using ag::testing::expect_mentions;
 using ag::testing::TempDir;
 
 namespace fs = std::filesystem;
@@ -107,7 +112,11 @@ const ReverseRun& reverse_run() {
 }
 
 // Declared first: see the comment on epochs below (it runs before the long reverse run in one process).
+// Twice: the default recipe, then a tied output layer with the linear schedule (whose length is
+// recomputed on resume).
 TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
+  for (const bool tied_linear : {false, true}) {
+  SCOPED_TRACE(tied_linear ? "tied output, linear schedule" : "default recipe");
   TempDir tmp;
   const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
   auto options = [&](const fs::path& out) {
@@ -119,6 +128,8 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
     o.model.dropout = 0.1f;  // the dropout masks' generator state travels in the checkpoint too
     o.max_tokens = 120;
     o.epochs = 2;  // stopped in epoch 1, resumed through epoch 2
+    o.model.tie_output = tied_linear;
+    if (tied_linear) o.schedule = "linear", o.warmup = 4;
     return o;
   };
   const translate::TrainResult full = translate::train(options(tmp.path / "straight"));
@@ -146,6 +157,44 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   }
   EXPECT_EQ(full.best_val_bleu, second.best_val_bleu);
   EXPECT_EQ(full.last_val_loss, second.last_val_loss);
+  }
+}
+
+// --schedule linear decays to 0 exactly at the run's last step; the export carries that length so
+// bench/torch/translate.py follows the same schedule. An unknown schedule is refused by name.
+TEST(TranslateTrain, LinearScheduleEndsAtZeroOnTheLastStep) {
+  TempDir tmp;
+  const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
+  translate::TrainOptions o = tiny_transformer(data, tmp.path / "run");
+  o.max_tokens = 120;
+  o.epochs = 3;
+  o.warmup = 4;
+  o.schedule = "linear";
+  o.validate_bleu = false;
+  const translate::TrainResult r = translate::train(o);
+  ASSERT_GT(r.steps, 8);
+  std::ifstream metrics(tmp.path / "run" / "metrics.csv");
+  std::string line, last;
+  while (std::getline(metrics, line)) last = line;
+  std::vector<std::string> fields;  // step,epoch,train_loss,val_loss,val_perplexity,val_bleu,lr,tokens_per_s
+  std::stringstream row(last);
+  for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
+  ASSERT_EQ(fields.size(), 8u) << last;
+  EXPECT_EQ(std::stoll(fields[0]), r.steps);
+  EXPECT_EQ(std::stod(fields[6]), 0.0) << "lr after the last step";
+
+  o.export_batches = (tmp.path / "batches.h5").string();
+  translate::train(o);
+  const auto recipe = nlohmann::json::parse(
+      ag::H5File(o.export_batches, ag::H5File::Mode::Read).attr_string("/", "recipe"));
+  EXPECT_EQ(recipe.at("schedule"), "WarmupLinear");
+  EXPECT_EQ(recipe.at("total_steps").get<int64_t>(), r.steps);
+
+  o.export_batches.clear();
+  o.warmup = 1000;
+  expect_mentions(error_of([&] { translate::train(o); }), {"--warmup 1000", "steps", "linear"});
+  o.schedule = "cosine";
+  expect_mentions(error_of([&] { translate::train(o); }), {"--schedule cosine"});
 }
 
 // bench/ times and trains PyTorch on what --export-batches writes: it must be exactly the batch
@@ -237,10 +286,10 @@ TEST(TranslateTrain, AttentionSvgShowsEverySourceAndTargetWord) {
     EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
     for (const std::string& w : t.source_words)
-      EXPECT_NE(svg.find(">" + escaped(w) + "</text>"), std::string::npos) << "source word " << w;
+      EXPECT_NE(svg.find(fmt::format(">{}</text>", escaped(w))), std::string::npos) << "source word " << w;
     ASSERT_FALSE(t.words.empty());
     for (const std::string& w : t.words)
-      EXPECT_NE(svg.find(">" + escaped(w) + "</text>"), std::string::npos) << "target word " << w;
+      EXPECT_NE(svg.find(fmt::format(">{}</text>", escaped(w))), std::string::npos) << "target word " << w;
     // One cell per (target, source) pair.
     size_t cells = 0;
     for (size_t at = svg.find("<rect x="); at != std::string::npos; at = svg.find("<rect x=", at + 1)) ++cells;
