@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "examples/translate/decode.h"
+#include "nn/checkpoint_average.h"
 #include "nn/serialize.h"
 #include "train/progress.h"
 
@@ -31,6 +32,25 @@ LoadedModel load_model(const std::string& checkpoint) {
     out.trg_lang = run.at("languages").at("trg");
   }
   return out;
+}
+
+void average_models(const std::vector<std::string>& checkpoints, const std::string& out) {
+  auto model_of = [](const std::string& path) {
+    const nlohmann::json run = nlohmann::json::parse(ag::nn::load_checkpoint(path, false).config);
+    ag::check(run.contains("model"), "translate average: {} has no model config; was it written by translate train?",
+              path);
+    return nlohmann::json{{"model", run.at("model")}, {"languages", run.value("languages", nlohmann::json{})}};
+  };
+  ag::check(!checkpoints.empty(), "translate average: no checkpoints given");
+  const nlohmann::json first = model_of(checkpoints.front());
+  for (const std::string& path : checkpoints)
+    ag::check(model_of(path) == first, "translate average: {} is another model than {} ({} vs {})", path,
+              checkpoints.front(), model_of(path).dump(), first.dump());
+  ag::nn::Checkpoint c = ag::nn::average_checkpoints(checkpoints);
+  nlohmann::json config = nlohmann::json::parse(c.config);
+  config["averaged_from"] = checkpoints;
+  c.config = config.dump();
+  ag::nn::save_checkpoint(out, c);
 }
 
 LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens) {

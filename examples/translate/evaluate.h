@@ -22,6 +22,11 @@ struct LoadedModel {
 };
 LoadedModel load_model(const std::string& checkpoint);
 
+/// `translate average`: the mean of the weights of checkpoints of one model (nn/checkpoint_average.h),
+/// written to `out` as an eval-only checkpoint whose config lists the files under "averaged_from".
+/// Raises ag::Error naming the first file whose model config or languages differ from the first's.
+void average_models(const std::vector<std::string>& checkpoints, const std::string& out);
+
 /// Mean target-token NLL (no label smoothing, padding ignored) under teacher forcing, in eval mode
 /// without recording; perplexity = exp(loss).
 struct LossResult {

@@ -4,6 +4,7 @@
 //   translate eval    --checkpoint RUN_DIR/best.h5 [--split test_2016_flickr] [--beam K] [--output hyps.txt]
 //                     [--src-file F --ref-file F]
 //   translate predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--beam K] [--attention-svg out.svg]   (or stdin)
+//   translate average --out avg.h5 CHECKPOINT...
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
   train->add_option("--threads", o.threads, "threads (default: all cores)");
   train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")
       ->capture_default_str();
+  train->add_option("--keep-epochs", o.keep_epochs, "keep the last N epochs' models as RUN_DIR/epoch<E>.h5 "
+                    "(for translate average)")->capture_default_str();
   train->add_option("--val-limit", o.val_limit, "validate on the first N val pairs (0: all)")->capture_default_str();
   train->add_option("--export-batches", o.export_batches,
                     "write the initial model and the training batches to this file and exit (bench/)");
@@ -121,11 +124,22 @@ int main(int argc, char** argv) {
   predict->add_option("--attention-svg", svg, "write the first sentence's attention heatmap (SVG)");
   predict->add_option("--threads", threads, "threads (default: all cores)");
 
+  std::vector<std::string> to_average;
+  std::string average_out;
+  CLI::App* average = app.add_subcommand("average", "average the weights of checkpoints of one run (e.g. the last epochs)");
+  average->add_option("checkpoints", to_average, "checkpoints of one model")->required();
+  average->add_option("--out", average_out, "the averaged checkpoint (score it on val with translate eval)")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) ag::set_num_threads(threads);
     if (*eval) return run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);
     if (*predict) return run_predict(checkpoint, texts, beam, svg);
+    if (*average) {
+      translate::average_models(to_average, average_out);
+      std::printf("wrote the mean of %zu checkpoints to %s\n", to_average.size(), average_out.c_str());
+      return 0;
+    }
     const translate::TrainResult r = translate::train(o);
     if (!o.export_batches.empty()) return 0;
     std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",

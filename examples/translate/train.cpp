@@ -32,6 +32,7 @@ json options_json(const TrainOptions& o) {
           {"schedule", o.schedule},     {"warmup", o.warmup},         {"label_smoothing", o.label_smoothing},
           {"clip", o.clip},             {"epochs", o.epochs},       {"max_tokens", o.max_tokens},
           {"min_freq", o.min_freq},     {"seed", o.seed},           {"save_every", o.save_every},
+          {"keep_epochs", o.keep_epochs},
           {"val_limit", o.val_limit},   {"max_steps", o.max_steps}, {"validate_bleu", o.validate_bleu}};
 }
 
@@ -51,6 +52,7 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   o.seed = j.at("seed");
   o.save_every = j.at("save_every");
   o.val_limit = j.at("val_limit");
+  o.keep_epochs = j.value("keep_epochs", int64_t{0});  // absent in runs from before the option
   o.max_steps = j.at("max_steps");
   o.validate_bleu = j.at("validate_bleu");
   o.epochs = std::max<int64_t>(given.epochs, j.at("epochs").get<int64_t>());
@@ -274,6 +276,11 @@ TrainResult train(const TrainOptions& given) {
     checkpoints.save_if_best(checkpoint({}, false), bleu);
     const ag::nn::DataPosition next = done ? position : ag::nn::DataPosition{epoch + 1, 0, o.seed};
     checkpoints.save_last(checkpoint(next, true));
+    if (o.keep_epochs > 0) {  // the newest keep_epochs epoch<E>.h5, for translate average
+      ag::nn::save_checkpoint((checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1)).string(),
+                              checkpoint({}, false));
+      std::filesystem::remove(checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1 - o.keep_epochs));
+    }
   }
   result.best_val_bleu = progress.at("best_val_bleu");
   result.best_epoch = progress.at("best_epoch");

@@ -26,6 +26,7 @@ struct TrainOptions {
   uint64_t seed = 1;                       // initialisation, batching, dropout
   int threads = 0;                         // 0: OpenMP's default
   int64_t save_every = 0;                  // also write last.h5 every N steps; 0 = only at epoch ends
+  int64_t keep_epochs = 0;                 // keep the last N epochs' models as epoch<E>.h5 (translate average)
   int64_t val_limit = 0;                   // validate on the first N val pairs only (0: all)
   int64_t stop_after_steps = -1;           // stop (saving last.h5) after this many steps in this process (tests)
   int64_t max_steps = -1;                  // end training after this many steps in all (>= 0), validating then

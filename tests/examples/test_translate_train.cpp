@@ -160,6 +160,47 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   }
 }
 
+// translate average: the mean of one run's checkpoints loads and translates like any checkpoint;
+// checkpoints of another model are refused by name.
+TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
+  TempDir tmp;
+  const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
+  translate::TrainOptions o = tiny_transformer(data, tmp.path / "run");
+  o.max_tokens = 120;
+  o.epochs = 2;
+  o.validate_bleu = false;
+  o.model.tie_output = true;  // tied names average consistently
+  o.epochs = 3;
+  o.keep_epochs = 2;
+  translate::train(o);
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / "epoch1.h5")) << "only the last --keep-epochs are kept";
+  const std::string e2 = (tmp.path / "run" / "epoch2.h5").string(), e3 = (tmp.path / "run" / "epoch3.h5").string();
+  EXPECT_EQ(ag::nn::load_checkpoint(e3, false).model.size(),
+            ag::nn::load_checkpoint((tmp.path / "run" / "e3.h5").string(), false).model.size());
+  const std::string avg = (tmp.path / "avg.h5").string();
+  translate::average_models({e2, e3}, avg);
+  const translate::LoadedModel m = translate::load_model(avg);
+  const auto a = ag::nn::load_checkpoint(e2, false).model, b = ag::nn::load_checkpoint(e3, false).model;
+  const auto mean = ag::nn::load_checkpoint(avg, false).model;
+  ASSERT_EQ(mean.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    for (int64_t k = 0; k < a[i].second.numel(); ++k)
+      ASSERT_EQ(mean[i].second.data()[k],
+                static_cast<float>((static_cast<double>(a[i].second.data()[k]) + b[i].second.data()[k]) / 2))
+          << a[i].first;
+  EXPECT_EQ(nlohmann::json::parse(ag::nn::load_checkpoint(avg, false).config).at("averaged_from"),
+            (std::vector<std::string>{e2, e3}));
+  EXPECT_EQ(translate::translate_sentences(*m.model, m.src_vocab, m.trg_vocab, {{"ant", "bee"}}).size(), 1u);
+
+  o.out_dir = (tmp.path / "narrow").string();
+  o.model.d_model = 16;
+  o.model.feed_forward = 32;
+  translate::train(o);
+  const std::string narrow = (tmp.path / "narrow" / "e3.h5").string();
+  expect_mentions(error_of([&] { translate::average_models({e2, narrow}, avg); }),
+                  {"translate average", "narrow", "another model"});
+}
+
 // --schedule linear decays to 0 exactly at the run's last step; the export carries that length so
 // bench/torch/translate.py follows the same schedule. An unknown schedule is refused by name.
 TEST(TranslateTrain, LinearScheduleEndsAtZeroOnTheLastStep) {

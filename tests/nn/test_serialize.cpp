@@ -18,6 +18,7 @@
 #include "core/ops/loss.h"
 #include "core/ops/reduce.h"
 #include "core/random.h"
+#include "nn/checkpoint_average.h"
 #include "nn/dropout.h"
 #include "nn/hdf5.h"
 #include "nn/linear.h"
@@ -350,6 +351,57 @@ TEST_F(Serialize, ResumedRunContinuesBitForBit) {
   TrainingRun again(1);
   again.train({0, 0, kShuffleSeed}, ignored);
   EXPECT_EQ(resumed_offset, ag::default_generator().offset());
+}
+
+}  // namespace
+
+// ---- checkpoint averaging -------------------------------------------------------------------------
+
+namespace {
+
+TEST_F(Serialize, AverageCheckpointsIsTheElementwiseMean) {
+  std::vector<std::shared_ptr<ag::nn::Sequential>> models;
+  std::vector<std::string> files;
+  for (int i = 0; i < 3; ++i) {
+    ag::manual_seed(20 + i);
+    models.push_back(make_model());
+    Checkpoint c = ag::nn::make_checkpoint(*models.back());
+    c.vocab["src"] = {"<pad>", "a"};
+    c.config = fmt::format(R"({{"file": {}}})", i);
+    files.push_back(path(fmt::format("epoch{}.h5", i)));
+    ag::nn::save_checkpoint(files.back(), c);
+  }
+  const Checkpoint avg = ag::nn::average_checkpoints(files);
+  EXPECT_EQ(avg.config, R"({"file": 2})");  // the last file's
+  EXPECT_EQ(avg.vocab.at("src"), (std::vector<std::string>{"<pad>", "a"}));
+  EXPECT_FALSE(avg.optimizer || avg.scheduler || avg.data);
+  const auto got = by_name(avg.model);
+  ASSERT_EQ(got.size(), models[0]->state_dict().size());
+  for (const auto& [name, t] : models[0]->state_dict()) {
+    const auto b = by_name(models[1]->state_dict()).at(name), c = by_name(models[2]->state_dict()).at(name);
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      const double mean = (static_cast<double>(t.data()[k]) + b.data()[k] + c.data()[k]) / 3.0;
+      ASSERT_EQ(got.at(name).data()[k], static_cast<float>(mean)) << name << " at " << k;
+    }
+  }
+  // One file is its own average.
+  expect_same_tensors(ag::nn::average_checkpoints({files[0]}).model, models[0]->state_dict());
+}
+
+TEST_F(Serialize, AverageCheckpointsRefusesDifferentModels) {
+  ag::manual_seed(30);
+  ag::nn::save_checkpoint(path("a.h5"), ag::nn::make_checkpoint(*make_model(4, 8)));
+  ag::nn::save_checkpoint(path("wide.h5"), ag::nn::make_checkpoint(*make_model(4, 9)));
+  expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("wide.h5")}); }),
+                  {"average_checkpoints", "wide.h5", "'0.bias'", "(9)", "(8)"});
+  Checkpoint other_vocab = ag::nn::make_checkpoint(*make_model(4, 8));
+  other_vocab.vocab["src"] = {"x"};
+  ag::nn::save_checkpoint(path("vocab.h5"), other_vocab);
+  expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("vocab.h5")}); }),
+                  {"vocab.h5", "vocabularies"});
+  expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("missing.h5")}); }),
+                  {"missing.h5"});
+  expect_mentions(error_of([&] { ag::nn::average_checkpoints({}); }), {"no files"});
 }
 
 }  // namespace
