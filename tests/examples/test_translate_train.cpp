@@ -176,7 +176,7 @@ TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "epoch1.h5")) << "only the last --keep-epochs are kept";
   const std::string e2 = (tmp.path / "run" / "epoch2.h5").string(), e3 = (tmp.path / "run" / "epoch3.h5").string();
   EXPECT_EQ(ag::nn::load_checkpoint(e3, false).model.size(),
-            ag::nn::load_checkpoint((tmp.path / "run" / "e3.h5").string(), false).model.size());
+            ag::nn::load_checkpoint((tmp.path / "run" / "last.h5").string(), false).model.size());
   const std::string avg = (tmp.path / "avg.h5").string();
   translate::average_models({e2, e3}, avg);
   const translate::LoadedModel m = translate::load_model(avg);
@@ -196,7 +196,7 @@ TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
   o.model.d_model = 16;
   o.model.feed_forward = 32;
   translate::train(o);
-  const std::string narrow = (tmp.path / "narrow" / "e3.h5").string();
+  const std::string narrow = (tmp.path / "narrow" / "last.h5").string();
   expect_mentions(error_of([&] { translate::average_models({e2, narrow}, avg); }),
                   {"translate average", "narrow", "another model"});
 }
