@@ -74,11 +74,11 @@ int main(int argc, char** argv) {
   train->add_option("--max-tokens", o.max_tokens, "padded source + target tokens per batch")->capture_default_str();
   train->add_option("--max-steps", o.max_steps, "end after this many steps in all (-1: run every epoch)")
       ->capture_default_str();
-  train->add_option("--lr", o.lr, "peak learning rate (default 7e-4 transformer, 1e-3 rnn)");
+  train->add_option("--lr", o.lr, "peak learning rate (default 1e-3)");
   train->add_option("--schedule", o.schedule,
-                    "lr schedule: inverse-sqrt (transformer default), linear (decays to 0 at the end) or constant "
-                    "(rnn default)");
-  train->add_option("--warmup", o.warmup, "linear warmup steps of inverse-sqrt and linear")->capture_default_str();
+                    "lr schedule: linear (transformer default: warmup, then down to 0 at the last step), "
+                    "inverse-sqrt, or constant (rnn default)");
+  train->add_option("--warmup", o.warmup, "linear warmup steps (linear and inverse-sqrt schedules)")->capture_default_str();
   train->add_option("--label-smoothing", o.label_smoothing, "label smoothing")->capture_default_str();
   train->add_option("--clip", o.clip, "clip the gradient norm to this (0: off)")->capture_default_str();
   train->add_option("--dropout", o.model.dropout, "dropout")->capture_default_str();

@@ -131,10 +131,11 @@ TrainResult train(const TrainOptions& given) {
   if (o.threads > 0) ag::set_num_threads(o.threads);
   ag::manual_seed(o.seed);
   const bool transformer = config.arch == "transformer";
-  // The measured Multi30k recipes (README): the transformer's validation BLEU still rose at epoch 16.
-  if (o.lr <= 0) o.lr = transformer ? 7e-4 : 1e-3;
+  // The measured Multi30k recipes (README). The transformer's linear decay scored 36.2 val BLEU
+  // against 35.6 for inverse-sqrt at 7e-4, which leaves the lr at half its peak after 16 epochs.
+  if (o.lr <= 0) o.lr = 1e-3;
   if (o.epochs <= 0) o.epochs = transformer ? 16 : 10;
-  if (o.schedule.empty()) o.schedule = transformer ? "inverse-sqrt" : "constant";
+  if (o.schedule.empty()) o.schedule = transformer ? "linear" : "constant";
   ag::check(o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
             "translate: --schedule {} is not inverse-sqrt, linear or constant", o.schedule);
 

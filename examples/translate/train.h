@@ -14,10 +14,10 @@ struct TrainOptions {
   std::string out_dir = "runs/translate";  // RUN_DIR: best.h5, last.h5, metrics.csv
   std::string resume_dir;                  // --resume RUN_DIR: continue from RUN_DIR/last.h5
   TranslationConfig model;                 // --arch and the model sizes (vocab sizes come from the data)
-  double lr = 0;                           // 0: 7e-4 (transformer, the peak of the schedule) or 1e-3 (rnn)
+  double lr = 0;                           // 0: 1e-3 (for the transformer, the peak of the schedule)
   std::string schedule;                    // "inverse-sqrt", "linear" (to 0 at the last step) or "constant";
-                                           // empty: inverse-sqrt (transformer) or constant (rnn)
-  int64_t warmup = 800;                    // linear warmup steps of inverse-sqrt and linear (~4 epochs of Multi30k)
+                                           // empty: linear (transformer) or constant (rnn)
+  int64_t warmup = 800;                    // linear warmup steps of linear and inverse-sqrt (~4 epochs of Multi30k)
   double label_smoothing = 0.1;
   double clip = 1.0;                       // max gradient norm; 0 = off
   int64_t epochs = 0;                      // 0: 16 (transformer) or 10 (rnn), the measured recipes
