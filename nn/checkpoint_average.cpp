@@ -15,7 +15,7 @@ Checkpoint average_checkpoints(const std::vector<std::string>& paths) {
     sums[name].assign(static_cast<size_t>(t.numel()), 0.0);
     shapes[name] = t.shape();
   }
-  Checkpoint last;
+  Checkpoint out;
   for (const std::string& path : paths) {
     Checkpoint c = path == paths.front() ? first : load_checkpoint(path, false);
     check(c.vocab == first.vocab, "average_checkpoints: {} has other vocabularies than {}", path, paths.front());
@@ -29,11 +29,9 @@ Checkpoint average_checkpoints(const std::vector<std::string>& paths) {
       const float* p = t.data();
       for (size_t i = 0; i < it->second.size(); ++i) it->second[i] += p[i];
     }
-    last = std::move(c);
+    out.config = c.config;  // the last file's
   }
-  Checkpoint out;
-  out.config = last.config;
-  out.vocab = last.vocab;
+  out.vocab = first.vocab;
   const double n = static_cast<double>(paths.size());
   for (const auto& [name, sum] : sums) {
     Tensor mean = empty(shapes.at(name));

@@ -43,9 +43,11 @@ void average_models(const std::vector<std::string>& checkpoints, const std::stri
   };
   ag::check(!checkpoints.empty(), "translate average: no checkpoints given");
   const nlohmann::json first = model_of(checkpoints.front());
-  for (const std::string& path : checkpoints)
-    ag::check(model_of(path) == first, "translate average: {} is another model than {} ({} vs {})", path,
-              checkpoints.front(), model_of(path).dump(), first.dump());
+  for (size_t i = 1; i < checkpoints.size(); ++i) {
+    const nlohmann::json other = model_of(checkpoints[i]);
+    ag::check(other == first, "translate average: {} is another model than {} ({} vs {})", checkpoints[i],
+              checkpoints.front(), other.dump(), first.dump());
+  }
   ag::nn::Checkpoint c = ag::nn::average_checkpoints(checkpoints);
   nlohmann::json config = nlohmann::json::parse(c.config);
   config["averaged_from"] = checkpoints;
