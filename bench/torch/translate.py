@@ -300,8 +300,10 @@ def train(args):
             target = int((batch[3] != PAD).sum())
             loss_sum, seen = loss_sum + loss * target, seen + target
             if (s + 1) % args.log_every == 0 or s + 1 == steps:
+                eta = seconds / (s + 1) * (steps - s - 1)
                 print(f"step {s + 1}/{steps}: loss {loss_sum / seen:.4f}, lr {schedule.get_last_lr()[0]:.2e}, "
-                      f"{tokens[:s + 1].sum() / seconds:,.0f} tok/s", flush=True)
+                      f"{tokens[:s + 1].sum() / seconds:,.0f} tok/s, ETA {eta // 3600:.0f}:{eta % 3600 // 60:02.0f}:"
+                      f"{eta % 60:02.0f}", flush=True)
             if epoch < len(epoch_ends) and s + 1 == epoch_ends[epoch]:
                 epoch += 1
                 path = os.path.join(out_dir, f"epoch{epoch}.h5")
