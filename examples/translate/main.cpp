@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
   train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
   train->add_option("--epochs", o.epochs, "epochs (default 16 transformer, 10 rnn)");
-  train->add_option("--max-tokens", o.max_tokens, "padded source + target tokens per batch")->capture_default_str();
+  train->add_option("--max-tokens", o.max_tokens,
+                    "padded source + target tokens per batch (default 2048 transformer, 4096 rnn)");
   train->add_option("--max-steps", o.max_steps, "end after this many steps in all (-1: run every epoch)")
       ->capture_default_str();
   train->add_option("--lr", o.lr, "peak learning rate (default 1e-3)");
@@ -87,7 +88,10 @@ int main(int argc, char** argv) {
   train->add_option("--decoder-layers", o.model.decoder_layers, "transformer decoder layers")->capture_default_str();
   train->add_option("--heads", o.model.heads, "attention heads")->capture_default_str();
   train->add_option("--ff", o.model.feed_forward, "transformer feed-forward size")->capture_default_str();
-  train->add_flag("--tie-output", o.model.tie_output, "transformer: the output layer shares the target embedding");
+  bool tie_output = false, no_tie_output = false;  // neither: tied for the transformer, the measured recipe
+  train->add_flag("--tie-output", tie_output,
+                  "transformer: the output layer shares the target embedding (the transformer's default)");
+  train->add_flag("--no-tie-output", no_tie_output, "transformer: an output layer of its own")->excludes("--tie-output");
   train->add_option("--embed", o.model.embed, "rnn embedding size")->capture_default_str();
   train->add_option("--hidden", o.model.hidden, "rnn decoder LSTM size")->capture_default_str();
   train->add_option("--min-freq", o.min_freq, "keep words seen at least this often")->capture_default_str();
@@ -140,6 +144,7 @@ int main(int argc, char** argv) {
       std::printf("wrote the mean of %zu checkpoints to %s\n", to_average.size(), average_out.c_str());
       return 0;
     }
+    o.model.tie_output = tie_output || (!no_tie_output && o.model.arch == "transformer");
     const translate::TrainResult r = translate::train(o);
     if (!o.export_batches.empty()) return 0;
     std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",

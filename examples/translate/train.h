@@ -21,7 +21,8 @@ struct TrainOptions {
   double label_smoothing = 0.1;
   double clip = 1.0;                       // max gradient norm; 0 = off
   int64_t epochs = 0;                      // 0: 16 (transformer) or 10 (rnn), the measured recipes
-  int64_t max_tokens = 4096;               // padded (source + target) tokens per batch
+  int64_t max_tokens = 0;                  // padded (source + target) tokens per batch; 0: 2048 (transformer)
+                                           // or 4096 (rnn)
   int64_t min_freq = 2;                    // vocabulary: words seen at least this often in train
   uint64_t seed = 1;                       // initialisation, batching, dropout
   int threads = 0;                         // 0: OpenMP's default

@@ -201,6 +201,31 @@ TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
                   {"translate average", "narrow", "another model"});
 }
 
+// --max-tokens left at 0 takes each architecture's measured recipe (2048 transformer, 4096 rnn), as
+// the export records; a negative count is refused by name.
+TEST(TranslateTrain, MaxTokensDefaultsToEachArchitecturesRecipe) {
+  TempDir tmp;
+  const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
+  auto exported_max_tokens = [&](const std::string& arch) {
+    translate::TrainOptions o = tiny_transformer(data, tmp.path / arch);
+    o.model.arch = arch;
+    o.model.embed = o.model.hidden = 16;
+    o.max_tokens = 0;
+    o.epochs = 1;
+    o.export_batches = (tmp.path / (arch + ".h5")).string();
+    translate::train(o);
+    return nlohmann::json::parse(ag::H5File(o.export_batches, ag::H5File::Mode::Read).attr_string("/", "recipe"))
+        .at("max_tokens")
+        .get<int64_t>();
+  };
+  EXPECT_EQ(exported_max_tokens("transformer"), 2048);
+  EXPECT_EQ(exported_max_tokens("rnn"), 4096);
+
+  translate::TrainOptions o = tiny_transformer(data, tmp.path / "bad");
+  o.max_tokens = -1;
+  expect_mentions(error_of([&] { translate::train(o); }), {"--max-tokens -1"});
+}
+
 // --schedule linear decays to 0 exactly at the run's last step; the export carries that length so
 // bench/torch/translate.py follows the same schedule. An unknown schedule is refused by name.
 TEST(TranslateTrain, LinearScheduleEndsAtZeroOnTheLastStep) {
