@@ -15,10 +15,13 @@ untrained initial model, which mostly decodes to the length limit. Run it on an 
 machine: spinning BLAS threads of another process slow both sides.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
+
+import h5py
 
 from side_by_side import ROOT, run_json
 
@@ -42,6 +45,8 @@ def main():
         if args.data:
             export += ["--data", args.data]
         subprocess.run(export, check=True, stdout=subprocess.DEVNULL)
+        with h5py.File(batches, "r") as f:
+            max_tokens = json.loads(f.attrs["recipe"])["max_tokens"]
         common = ["--batches", batches, "--warmup", str(args.warmup), "--steps", str(args.steps),
                   "--sentences", str(args.sentences)]
         if args.checkpoint:
@@ -58,7 +63,7 @@ def main():
                                   *common, "--threads", str(threads)], threads))
 
     model = "Transformer" if args.arch == "transformer" else "LSTM + attention"
-    print(f"Multi30k de-en {model}, batches of up to 4096 padded tokens; {args.steps} timed training steps "
+    print(f"Multi30k de-en {model}, batches of up to {max_tokens} padded tokens (the default recipe); {args.steps} timed training steps "
           f"after {args.warmup} warm-up; greedy decoding of {rows[0]['sentences']} test sentences "
           f"({'trained' if args.checkpoint else 'untrained'} model)")
     print(f"{'framework':<10} {'threads':>7} {'train tok/s':>12} {'decode sent/s':>14} {'decode steps/s':>15}")
