@@ -63,8 +63,8 @@ def main():
                                   *common, "--threads", str(threads)], threads))
 
     model = "Transformer" if args.arch == "transformer" else "LSTM + attention"
-    print(f"Multi30k de-en {model}, batches of up to {max_tokens} padded tokens (the default recipe); {args.steps} timed training steps "
-          f"after {args.warmup} warm-up; greedy decoding of {rows[0]['sentences']} test sentences "
+    print(f"Multi30k de-en {model}, batches of up to {max_tokens} padded tokens (the default recipe); "
+          f"{args.steps} timed training steps after {args.warmup} warm-up; greedy decoding of {rows[0]['sentences']} test sentences "
           f"({'trained' if args.checkpoint else 'untrained'} model)")
     print(f"{'framework':<10} {'threads':>7} {'train tok/s':>12} {'decode sent/s':>14} {'decode steps/s':>15}")
     for r in rows:

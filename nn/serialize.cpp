@@ -274,4 +274,13 @@ Checkpoint load_checkpoint(const std::string& path, bool training_state) {
   return c;
 }
 
+std::string load_checkpoint_config(const std::string& path) {
+  const auto file = open_for_reading("load_checkpoint_config", path, true);
+  try {
+    return file->has_attr("/", "config") ? file->attr_string("/", "config") : std::string();
+  } catch (const Error& e) {
+    throw in_context("load_checkpoint_config", path, e);
+  }
+}
+
 }  // namespace ag::nn

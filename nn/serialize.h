@@ -86,5 +86,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 /// evaluation and prediction need). Refuses a missing, truncated or foreign file and an unknown
 /// format_version with an ag::Error naming the file.
 Checkpoint load_checkpoint(const std::string& path, bool training_state = true);
+/// Reads only a checkpoint's config (its JSON text; empty when it has none), with load_checkpoint's
+/// checks on the file: what a tool needs to compare runs without loading their weights.
+std::string load_checkpoint_config(const std::string& path);
 
 }  // namespace ag::nn

@@ -36,7 +36,8 @@ LoadedModel load_model(const std::string& checkpoint) {
 
 void average_models(const std::vector<std::string>& checkpoints, const std::string& out) {
   auto model_of = [](const std::string& path) {
-    const nlohmann::json run = nlohmann::json::parse(ag::nn::load_checkpoint(path, false).config);
+    const std::string text = ag::nn::load_checkpoint_config(path);  // the config only, not the weights
+    const nlohmann::json run = text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text);
     ag::check(run.contains("model"), "translate average: {} has no model config; was it written by translate train?",
               path);
     return nlohmann::json{{"model", run.at("model")}, {"languages", run.value("languages", nlohmann::json{})}};

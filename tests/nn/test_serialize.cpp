@@ -373,6 +373,7 @@ TEST_F(Serialize, AverageCheckpointsIsTheElementwiseMean) {
   }
   const Checkpoint avg = ag::nn::average_checkpoints(files);
   EXPECT_EQ(avg.config, R"({"file": 2})");  // the last file's
+  EXPECT_EQ(ag::nn::load_checkpoint_config(files[1]), R"({"file": 1})");
   EXPECT_EQ(avg.vocab.at("src"), (std::vector<std::string>{"<pad>", "a"}));
   EXPECT_FALSE(avg.optimizer || avg.scheduler || avg.data);
   const auto got = by_name(avg.model);
@@ -401,6 +402,9 @@ TEST_F(Serialize, AverageCheckpointsRefusesDifferentModels) {
                   {"vocab.h5", "vocabularies"});
   expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("missing.h5")}); }),
                   {"missing.h5"});
+  expect_mentions(error_of([&] { ag::nn::load_checkpoint_config(path("missing.h5")); }),
+                  {"load_checkpoint_config", "missing.h5"});
+  EXPECT_EQ(ag::nn::load_checkpoint_config(path("a.h5")), ag::nn::load_checkpoint(path("a.h5"), false).config);
   expect_mentions(error_of([&] { ag::nn::average_checkpoints({}); }), {"no files"});
 }
 
