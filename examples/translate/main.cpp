@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   train->add_option("--decoder-layers", o.model.decoder_layers, "transformer decoder layers")->capture_default_str();
   train->add_option("--heads", o.model.heads, "attention heads")->capture_default_str();
   train->add_option("--ff", o.model.feed_forward, "transformer feed-forward size")->capture_default_str();
-  bool tie_output = false, no_tie_output = false;  // neither: tied for the transformer, the measured recipe
+  bool tie_output = false, no_tie_output = false;
   train->add_flag("--tie-output", tie_output,
                   "transformer: the output layer shares the target embedding (the transformer's default)");
   train->add_flag("--no-tie-output", no_tie_output, "transformer: an output layer of its own")->excludes("--tie-output");
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
       std::printf("wrote the mean of %zu checkpoints to %s\n", to_average.size(), average_out.c_str());
       return 0;
     }
-    o.model.tie_output = tie_output || (!no_tie_output && o.model.arch == "transformer");
+    if (tie_output || no_tie_output) o.tie_output = tie_output;  // neither: the architecture's recipe
     const translate::TrainResult r = translate::train(o);
     if (!o.export_batches.empty()) return 0;
     std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",

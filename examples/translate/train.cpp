@@ -133,8 +133,12 @@ TrainResult train(const TrainOptions& given) {
   const bool transformer = config.arch == "transformer";
   // The measured Multi30k recipes (README). The transformer's linear decay scored 36.2 val BLEU
   // against 35.6 for inverse-sqrt at 7e-4, which leaves the lr at half its peak after 16 epochs.
-  // Tying the output to the target embedding (the CLI's default) raised that to 37.1, and with
-  // batches of 2048 tokens (twice the steps) to 37.9; 2048 tokens untied (at lr 7e-4) gave 36.1.
+  // Tying the output to the target embedding raised that to 37.1, and with batches of 2048 tokens
+  // (twice the steps) to 37.9; 2048 tokens untied (at lr 7e-4) gave 36.1.
+  if (!resume) config.tie_output = o.tie_output.value_or(config.tie_output || transformer);
+  ag::check(!resume || !o.tie_output || *o.tie_output == config.tie_output,
+            "translate: --resume {}: the run's output layer is {}; --{}tie-output cannot change it",
+            o.resume_dir, config.tie_output ? "tied" : "untied", config.tie_output ? "no-" : "");
   if (o.lr <= 0) o.lr = 1e-3;
   if (o.epochs <= 0) o.epochs = transformer ? 16 : 10;
   if (o.max_tokens == 0) o.max_tokens = transformer ? 2048 : 4096;

@@ -2,6 +2,7 @@
 // `translate train`: the training run, its checkpoints and its resume.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "examples/translate/model.h"
@@ -14,6 +15,8 @@ struct TrainOptions {
   std::string out_dir = "runs/translate";  // RUN_DIR: best.h5, last.h5, metrics.csv
   std::string resume_dir;                  // --resume RUN_DIR: continue from RUN_DIR/last.h5
   TranslationConfig model;                 // --arch and the model sizes (vocab sizes come from the data)
+  std::optional<bool> tie_output;          // output layer = target embedding; unset: the recipe, tied for
+                                           // the transformer (or model.tie_output if that is set)
   double lr = 0;                           // 0: 1e-3 (for the transformer, the peak of the schedule)
   std::string schedule;                    // "inverse-sqrt", "linear" (to 0 at the last step) or "constant";
                                            // empty: linear (transformer) or constant (rnn)

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -113,11 +114,11 @@ const ReverseRun& reverse_run() {
 }
 
 // Declared first: see the comment on epochs below (it runs before the long reverse run in one process).
-// Twice: the default recipe, then a tied output layer with the linear schedule (whose length is
-// recomputed on resume).
+// Twice: an untied output layer with the inverse-sqrt schedule, then a tied one with the linear
+// schedule (whose length is recomputed on resume).
 TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   for (const bool tied_linear : {false, true}) {
-  SCOPED_TRACE(tied_linear ? "tied output, linear schedule" : "default recipe");
+  SCOPED_TRACE(tied_linear ? "tied output, linear schedule" : "untied output, inverse-sqrt schedule");
   TempDir tmp;
   const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
   auto options = [&](const fs::path& out) {
@@ -129,7 +130,7 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
     o.model.dropout = 0.1f;  // the dropout masks' generator state travels in the checkpoint too
     o.max_tokens = 120;
     o.epochs = 2;  // stopped in epoch 1, resumed through epoch 2
-    o.model.tie_output = tied_linear;
+    o.tie_output = tied_linear;
     if (tied_linear) o.schedule = "linear", o.warmup = 4;
     return o;
   };
@@ -169,7 +170,7 @@ TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
   translate::TrainOptions o = tiny_transformer(data, tmp.path / "run");
   o.max_tokens = 120;
   o.validate_bleu = false;
-  o.model.tie_output = true;  // tied names average consistently
+  o.tie_output = true;  // tied names average consistently (the transformer's default, said here)
   o.epochs = 3;
   o.keep_epochs = 2;
   translate::train(o);
@@ -224,6 +225,41 @@ TEST(TranslateTrain, MaxTokensDefaultsToEachArchitecturesRecipe) {
   translate::TrainOptions o = tiny_transformer(data, tmp.path / "bad");
   o.max_tokens = -1;
   expect_mentions(error_of([&] { translate::train(o); }), {"--max-tokens -1"});
+}
+
+// The transformer's recipe ties the output layer to the target embedding; the rnn's does not (its
+// output layer is 2*hidden wide). TrainOptions::tie_output overrides the recipe, and a resumed run
+// keeps its checkpoint's choice: asking for the other is refused, not silently ignored.
+TEST(TranslateTrain, TieOutputDefaultsToEachArchitecturesRecipe) {
+  TempDir tmp;
+  const fs::path data = make_reverse_corpus(tmp.path / "data", 60);
+  auto options = [&](const std::string& arch, std::optional<bool> tie, const std::string& name) {
+    translate::TrainOptions o = tiny_transformer(data, tmp.path / name);
+    o.model.arch = arch;
+    o.model.embed = o.model.hidden = 16;
+    o.tie_output = tie;
+    o.epochs = 1;
+    o.validate_bleu = false;
+    return o;
+  };
+  auto exported_tie = [&](const std::string& arch, std::optional<bool> tie, const std::string& name) {
+    translate::TrainOptions o = options(arch, tie, name);
+    o.export_batches = (tmp.path / (name + ".h5")).string();
+    translate::train(o);
+    const auto config = nlohmann::json::parse(ag::nn::load_checkpoint_config(o.export_batches));
+    return config.at("model").at("tie_output").get<bool>();
+  };
+  EXPECT_TRUE(exported_tie("transformer", std::nullopt, "transformer"));
+  EXPECT_FALSE(exported_tie("transformer", false, "transformer-untied"));
+  EXPECT_FALSE(exported_tie("rnn", std::nullopt, "rnn"));
+  expect_mentions(error_of([&] { exported_tie("rnn", true, "rnn-tied"); }), {"tie_output", "transformer"});
+
+  translate::TrainOptions first = options("transformer", std::nullopt, "run");
+  first.stop_after_steps = 1;
+  ASSERT_TRUE(translate::train(first).stopped);
+  translate::TrainOptions resumed = options("transformer", false, "ignored");
+  resumed.resume_dir = (tmp.path / "run").string();
+  expect_mentions(error_of([&] { translate::train(resumed); }), {"--resume", "tied", "--no-tie-output"});
 }
 
 // --schedule linear decays to 0 exactly at the run's last step; the export carries that length so
