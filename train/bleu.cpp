@@ -1,5 +1,6 @@
 #include "train/bleu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -19,30 +20,36 @@ NGramCounts ngrams(const std::vector<std::string>& tokens, size_t n) {
 }
 }  // namespace
 
-Bleu corpus_bleu(const std::vector<std::vector<std::string>>& hypotheses,
-                 const std::vector<std::vector<std::string>>& references) {
-  check(hypotheses.size() == references.size(), "bleu: {} hypotheses for {} references", hypotheses.size(),
-        references.size());
-  std::array<int64_t, 4> matches{}, totals{};
-  Bleu b;
-  for (size_t s = 0; s < hypotheses.size(); ++s) {
-    const auto& hyp = hypotheses[s];
-    const auto& ref = references[s];
-    b.hypothesis_length += static_cast<int64_t>(hyp.size());
-    b.reference_length += static_cast<int64_t>(ref.size());
-    for (size_t n = 1; n <= 4; ++n) {
-      const NGramCounts h = ngrams(hyp, n), r = ngrams(ref, n);
-      for (const auto& [gram, count] : h) {
-        auto it = r.find(gram);
-        if (it != r.end()) matches[n - 1] += std::min(count, it->second);  // clipped by the reference's count
-      }
-      totals[n - 1] += hyp.size() >= n ? static_cast<int64_t>(hyp.size() - n + 1) : 0;
+BleuCounts& BleuCounts::operator+=(const BleuCounts& other) {
+  hypothesis_length += other.hypothesis_length;
+  reference_length += other.reference_length;
+  for (size_t n = 0; n < 4; ++n) matches[n] += other.matches[n], totals[n] += other.totals[n];
+  return *this;
+}
+
+BleuCounts sentence_counts(const std::vector<std::string>& hyp, const std::vector<std::string>& ref) {
+  BleuCounts c;
+  c.hypothesis_length = static_cast<int64_t>(hyp.size());
+  c.reference_length = static_cast<int64_t>(ref.size());
+  for (size_t n = 1; n <= 4; ++n) {
+    const NGramCounts h = ngrams(hyp, n), r = ngrams(ref, n);
+    for (const auto& [gram, count] : h) {
+      auto it = r.find(gram);
+      if (it != r.end()) c.matches[n - 1] += std::min(count, it->second);  // clipped by the reference's count
     }
+    c.totals[n - 1] = hyp.size() >= n ? static_cast<int64_t>(hyp.size() - n + 1) : 0;
   }
+  return c;
+}
+
+Bleu bleu_from_counts(const BleuCounts& c) {
+  Bleu b;
+  b.hypothesis_length = c.hypothesis_length;
+  b.reference_length = c.reference_length;
   double log_sum = 0;
   bool zero = false;
   for (size_t n = 0; n < 4; ++n) {
-    b.precisions[n] = totals[n] > 0 ? static_cast<double>(matches[n]) / static_cast<double>(totals[n]) : 0.0;
+    b.precisions[n] = c.totals[n] > 0 ? static_cast<double>(c.matches[n]) / static_cast<double>(c.totals[n]) : 0.0;
     if (b.precisions[n] == 0) zero = true;
     else log_sum += std::log(b.precisions[n]);
   }
@@ -52,6 +59,15 @@ Bleu corpus_bleu(const std::vector<std::vector<std::string>>& hypotheses,
                             : 0.0;
   b.score = zero ? 0.0 : 100.0 * b.brevity_penalty * std::exp(log_sum / 4.0);
   return b;
+}
+
+Bleu corpus_bleu(const std::vector<std::vector<std::string>>& hypotheses,
+                 const std::vector<std::vector<std::string>>& references) {
+  check(hypotheses.size() == references.size(), "bleu: {} hypotheses for {} references", hypotheses.size(),
+        references.size());
+  BleuCounts total;
+  for (size_t s = 0; s < hypotheses.size(); ++s) total += sentence_counts(hypotheses[s], references[s]);
+  return bleu_from_counts(total);
 }
 
 std::string Bleu::to_string() const {

@@ -5,6 +5,7 @@
 //                     [--src-file F --ref-file F]
 //   translate predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--beam K] [--attention-svg out.svg]   (or stdin)
 //   translate average --out avg.h5 CHECKPOINT...
+//   translate compare A.txt B.txt --ref-file REF [--samples 1000] [--seed 1]
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "examples/translate/evaluate.h"
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
+#include "train/bleu_bootstrap.h"
 
 namespace {
 
@@ -52,6 +54,22 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, i
     ag::check(f.good(), "translate: cannot write {}", svg);
     std::fprintf(stderr, "wrote the attention of the first sentence to %s\n", svg.c_str());
   }
+  return 0;
+}
+
+// BLEU of two systems' hypotheses of one test set, and a paired bootstrap of their difference.
+int run_compare(const std::string& a_file, const std::string& b_file, const std::string& ref_file, int64_t samples,
+                uint64_t seed) {
+  const ag::data::ParallelCorpus a = ag::data::read_parallel(a_file, ref_file), b = ag::data::read_parallel(b_file, ref_file);
+  std::vector<ag::train::BleuCounts> counts_a, counts_b;
+  for (int64_t i = 0; i < a.size(); ++i) {
+    counts_a.push_back(ag::train::sentence_counts(a.source[i], a.target[i]));
+    counts_b.push_back(ag::train::sentence_counts(b.source[i], b.target[i]));
+  }
+  const ag::train::PairedBootstrap r = ag::train::paired_bootstrap(counts_a, counts_b, samples, seed);
+  std::printf("A  %s  %s\nB  %s  %s\nB - A = %+.2f BLEU on all %lld sentences\npaired bootstrap: %s\n",
+              r.a.to_string().c_str(), a_file.c_str(), r.b.to_string().c_str(), b_file.c_str(), r.b.score - r.a.score,
+              static_cast<long long>(a.size()), r.to_string().c_str());
   return 0;
 }
 
@@ -134,11 +152,24 @@ int main(int argc, char** argv) {
   average->add_option("checkpoints", to_average, "checkpoints of one model")->required();
   average->add_option("--out", average_out, "the averaged checkpoint (score it on val with translate eval)")->required();
 
+  std::string compare_a, compare_b;
+  int64_t samples = 1000;
+  uint64_t compare_seed = 1;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "is B's BLEU really above A's? Both systems' test BLEU and a paired bootstrap of the difference "
+                 "(Koehn 2004): the spread the choice of test sentences alone gives it");
+  compare->add_option("a", compare_a, "system A's hypotheses, one tokenised sentence per line")->required();
+  compare->add_option("b", compare_b, "system B's hypotheses of the same sentences")->required();
+  compare->add_option("--ref-file", ref_file, "the references, line-aligned with both (plain or .gz)")->required();
+  compare->add_option("--samples", samples, "bootstrap resamples")->capture_default_str();
+  compare->add_option("--seed", compare_seed, "seed of the resampling")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) ag::set_num_threads(threads);
     if (*eval) return run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);
     if (*predict) return run_predict(checkpoint, texts, beam, svg);
+    if (*compare) return run_compare(compare_a, compare_b, ref_file, samples, compare_seed);
     if (*average) {
       translate::average_models(to_average, average_out);
       std::printf("wrote the mean of %zu checkpoints to %s\n", to_average.size(), average_out.c_str());

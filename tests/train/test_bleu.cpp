@@ -55,6 +55,25 @@ TEST(Bleu, CorpusLevelSumsCountsOverSentencesBeforeDividing) {
   EXPECT_NE(b.to_string().find("BLEU = "), std::string::npos);
 }
 
+TEST(Bleu, CorpusBleuIsTheBleuOfSummedSentenceCounts) {
+  // "the the cat sat" vs "the cat sat on the mat": clipped matches 4, 2, 1, 0 of 4, 3, 2, 1 n-grams.
+  const auto one = ag::train::sentence_counts(split_tokens("the the cat sat"), split_tokens("the cat sat on the mat"));
+  EXPECT_EQ(one.hypothesis_length, 4);
+  EXPECT_EQ(one.reference_length, 6);
+  EXPECT_EQ(one.matches, (std::array<int64_t, 4>{4, 2, 1, 0}));
+  EXPECT_EQ(one.totals, (std::array<int64_t, 4>{4, 3, 2, 1}));
+  const auto two = ag::train::sentence_counts(split_tokens("a"), split_tokens("a b"));
+  EXPECT_EQ(two.totals, (std::array<int64_t, 4>{1, 0, 0, 0}));  // no n-grams longer than the sentence
+  ag::train::BleuCounts sum = one;
+  sum += two;
+  const Corpus hyps = corpus({"the the cat sat", "a"}), refs = corpus({"the cat sat on the mat", "a b"});
+  const auto whole = ag::train::corpus_bleu(hyps, refs), from_counts = ag::train::bleu_from_counts(sum);
+  EXPECT_EQ(from_counts.score, whole.score);
+  EXPECT_EQ(from_counts.precisions, whole.precisions);
+  EXPECT_EQ(from_counts.hypothesis_length, 5);
+  EXPECT_EQ(from_counts.reference_length, 8);
+}
+
 TEST(Bleu, LongerHypothesesGetNoBonusAndMismatchedCountsAreAnError) {
   const auto b = ag::train::corpus_bleu(corpus({"a b c d e f"}), corpus({"a b c d e"}));
   EXPECT_DOUBLE_EQ(b.brevity_penalty, 1.0);
