@@ -7,8 +7,8 @@
 namespace ag::data {
 
 std::vector<std::filesystem::path> data_search_path(const std::string& flag) {
+  if (!flag.empty()) return {flag};
   std::vector<std::filesystem::path> paths;
-  if (!flag.empty()) paths.emplace_back(flag);
   if (const char* env = std::getenv("ATTOGRAD_DATA"); env && *env) paths.emplace_back(env);
   paths.emplace_back(ATTOGRAD_DEFAULT_DATA_DIR);
   return paths;
@@ -23,9 +23,9 @@ std::filesystem::path find_data(const std::string& flag, const std::string& data
     if (std::filesystem::is_directory(dir, ec) && has_dataset(dir)) return dir;
     tried += "\n  " + dir.string() + (std::filesystem::exists(dir, ec) ? " (no " + dataset_name + " there)" : " (missing)");
   }
-  throw Error(fmt::format("{} not found; looked in (--data, then $ATTOGRAD_DATA, then the shared/data folder beside "
-                          "the source tree):{}\n{}",
-                          dataset_name, tried, how_to_get));
+  const std::string where = flag.empty() ? "$ATTOGRAD_DATA, then the shared/data folder beside the source tree"
+                                         : "--data, the only folder looked in when it is given";
+  throw Error(fmt::format("{} not found; looked in ({}):{}\n{}", dataset_name, where, tried, how_to_get));
 }
 
 std::filesystem::path cache_dir() {

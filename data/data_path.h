@@ -1,6 +1,6 @@
 #pragma once
-// Finding datasets: --data, then $ATTOGRAD_DATA, then the shared/data folder beside the source tree;
-// and the cache folder archives are extracted into.
+// Finding datasets: --data, then $ATTOGRAD_DATA, then the shared/data folder beside the source tree
+// (a --data given is the only folder looked in); and the cache folder archives are extracted into.
 
 #include <filesystem>
 #include <functional>
@@ -9,8 +9,9 @@
 
 namespace ag::data {
 
-/// The folders searched for data, in order: `flag` (the --data option, if not empty),
-/// $ATTOGRAD_DATA, and <source dir>/../shared/data (fixed at configure time).
+/// The folders searched for data: `flag` alone where it is not empty (the user named the folder:
+/// finding another dataset elsewhere would train on data they did not ask for); otherwise
+/// $ATTOGRAD_DATA, then <source dir>/../shared/data (fixed at configure time).
 std::vector<std::filesystem::path> data_search_path(const std::string& flag = "");
 
 /// The first folder of the search path for which `has_dataset(folder)` is true. Otherwise raises an

@@ -69,9 +69,11 @@ def load_batches(f, count):
 
 
 def data_dir(flag, lang):
-    """--data, then $ATTOGRAD_DATA, then shared/data beside the source tree; each or its multi30k/."""
+    """--data alone when given, else $ATTOGRAD_DATA, then shared/data beside the source tree; each or its
+    multi30k/ (data/data_path.h)."""
     tried = []
-    for base in (flag, os.environ.get("ATTOGRAD_DATA"), os.path.join(ROOT, "..", "shared", "data")):
+    bases = (flag,) if flag else (os.environ.get("ATTOGRAD_DATA"), os.path.join(ROOT, "..", "shared", "data"))
+    for base in bases:
         if not base:
             continue
         for d in (base, os.path.join(base, "multi30k")):

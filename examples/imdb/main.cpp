@@ -92,7 +92,9 @@ int main(int argc, char** argv) {
 
   imdb::TrainOptions o;
   CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
-  train->add_option("--data", o.data_dir, "folder with aclImdb/ or aclImdb_v1.tar.gz (default: $ATTOGRAD_DATA, then ../shared/data)");
+  train->add_option("--data", o.data_dir,
+                    "folder with aclImdb/ or aclImdb_v1.tar.gz, the only one looked in "
+                    "(default: $ATTOGRAD_DATA, then ../shared/data)");
   train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
   train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
   train->add_flag("--mask", o.model.mask, "post-pad and pass lengths to the LSTM and a mask to the attention");

@@ -137,14 +137,27 @@ TEST(Archive, RefusesUnsafePathsAndTruncatedArchives) {
 
 TEST(DataPath, ListsEveryFolderTriedAndWhereToGetTheData) {
   ::setenv("ATTOGRAD_DATA", "/nonexistent/env-dir", 1);
-  const std::string msg = error_of([] {
-    ag::data::find_data("/nonexistent/flag-dir", "the thing", [](const fs::path&) { return false; }, "Get it from X.");
-  });
+  const std::string msg =
+      error_of([] { ag::data::find_data("", "the thing", [](const fs::path&) { return false; }, "Get it from X."); });
   ::unsetenv("ATTOGRAD_DATA");
-  EXPECT_NE(msg.find("/nonexistent/flag-dir (missing)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("/nonexistent/env-dir (missing)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("shared/data"), std::string::npos) << msg;
   EXPECT_NE(msg.find("Get it from X."), std::string::npos) << msg;
+}
+
+// A --data the user gives is the only folder looked in: a typo must not silently train on the
+// dataset $ATTOGRAD_DATA or shared/data holds.
+TEST(DataPath, AGivenFolderIsTheOnlyOneLookedIn) {
+  TempDir tmp;
+  fs::create_directories(tmp.path / "env" / "thing");
+  ::setenv("ATTOGRAD_DATA", (tmp.path / "env").c_str(), 1);
+  auto has_thing = [](const fs::path& dir) { return fs::exists(dir / "thing"); };
+  EXPECT_EQ(ag::data::find_data("", "the thing", has_thing, ""), tmp.path / "env");
+  const std::string msg = error_of([&] { ag::data::find_data("/nonexistent/flag-dir", "the thing", has_thing, "X"); });
+  ::unsetenv("ATTOGRAD_DATA");
+  EXPECT_NE(msg.find("/nonexistent/flag-dir (missing)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the only folder looked in"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find((tmp.path / "env").string()), std::string::npos) << msg;
 }
 
 }  // namespace
