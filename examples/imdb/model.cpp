@@ -25,7 +25,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.mask = j.at("mask");
     c.init = j.value("init", "torch");
   } catch (const nlohmann::json::exception& e) {
-    throw ag::Error(fmt::format("imdb: the checkpoint's model config is not usable ({}): {}", e.what(), text));
+    throw ag::Error(fmt::format("the checkpoint's model config is not usable ({}): {}", e.what(), text));
   }
   return c;
 }
@@ -36,7 +36,7 @@ Classifier::Classifier(const ModelConfig& config) : config_(config) {
   attention_ = register_module("attention", std::make_shared<ag::nn::AttentionPooling>(2 * config.hidden, config.maxlen));
   dropout_ = register_module("dropout", std::make_shared<ag::nn::Dropout>(config.dropout));
   classifier_ = register_module("classifier", std::make_shared<ag::nn::Linear>(2 * config.hidden, 1));
-  ag::check(config.init == "keras" || config.init == "torch", "imdb: init must be keras or torch, got '{}'", config.init);
+  ag::check(config.init == "keras" || config.init == "torch", "init must be keras or torch, got '{}'", config.init);
   if (config.init == "keras") keras_init();
 }
 

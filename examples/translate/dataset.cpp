@@ -56,7 +56,7 @@ Pairs encode_corpus(const ag::data::ParallelCorpus& corpus, const ag::data::Voca
 }
 
 Batch make_batch(const Pairs& pairs, const std::vector<int64_t>& rows) {
-  ag::check(!rows.empty(), "translate: an empty batch");
+  ag::check(!rows.empty(), "an empty batch");
   const int64_t B = static_cast<int64_t>(rows.size());
   int64_t S = 1, T = 1;
   for (int64_t r : rows) {

@@ -19,7 +19,7 @@ LoadedModel load_model(const std::string& checkpoint) {
   const ag::nn::Checkpoint c = ag::nn::load_checkpoint(checkpoint, /*training_state=*/false);
   const nlohmann::json run = nlohmann::json::parse(c.config);
   ag::check(run.contains("model") && c.vocab.count("src") == 1 && c.vocab.count("trg") == 1,
-            "translate: {} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
+            "{} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
             checkpoint);
   LoadedModel out;
   out.model = make_model(TranslationConfig::from_json(run.at("model").dump()));
@@ -38,15 +38,15 @@ void average_models(const std::vector<std::string>& checkpoints, const std::stri
   auto model_of = [](const std::string& path) {
     const std::string text = ag::nn::load_checkpoint_config(path);  // the config only, not the weights
     const nlohmann::json run = text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text);
-    ag::check(run.contains("model"), "translate average: {} has no model config; was it written by translate train?",
+    ag::check(run.contains("model"), "average: {} has no model config; was it written by translate train?",
               path);
     return nlohmann::json{{"model", run.at("model")}, {"languages", run.value("languages", nlohmann::json{})}};
   };
-  ag::check(!checkpoints.empty(), "translate average: no checkpoints given");
+  ag::check(!checkpoints.empty(), "average: no checkpoints given");
   const nlohmann::json first = model_of(checkpoints.front());
   for (size_t i = 1; i < checkpoints.size(); ++i) {
     const nlohmann::json other = model_of(checkpoints[i]);
-    ag::check(other == first, "translate average: {} is another model than {} ({} vs {})", checkpoints[i],
+    ag::check(other == first, "average: {} is another model than {} ({} vs {})", checkpoints[i],
               checkpoints.front(), other.dump(), first.dump());
   }
   ag::nn::Checkpoint c = ag::nn::average_checkpoints(checkpoints);
@@ -130,7 +130,7 @@ void write_hypotheses(const std::string& path, const std::vector<std::vector<std
     out << '\n';
   }
   out.flush();
-  ag::check(out.good(), "translate: cannot write {}", path);
+  ag::check(out.good(), "cannot write {}", path);
 }
 
 }  // namespace translate

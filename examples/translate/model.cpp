@@ -55,7 +55,7 @@ TranslationConfig TranslationConfig::from_json(const std::string& text) {
     c.embed = j.at("embed");
     c.hidden = j.at("hidden");
   } catch (const nlohmann::json::exception& e) {
-    throw ag::Error(fmt::format("translate: the model config is not usable ({}): {}", e.what(), text));
+    throw ag::Error(fmt::format("the model config is not usable ({}): {}", e.what(), text));
   }
   return c;
 }
