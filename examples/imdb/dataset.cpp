@@ -1,6 +1,7 @@
 #include "examples/imdb/dataset.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -10,7 +11,7 @@
 namespace imdb {
 
 ag::data::Vocab build_vocab(const std::vector<std::vector<std::string>>& tokenized, int64_t num_words) {
-  ag::check(num_words > kUnknownId + 1, "imdb: --vocab {} leaves no room for words next to the 3 reserved ids", num_words);
+  ag::check(num_words > kUnknownId + 1, "--vocab {} leaves no room for words next to the 3 reserved ids", num_words);
   ag::data::WordCounts counts;
   for (const auto& words : tokenized) ag::data::count_words(words, counts);
   return ag::data::Vocab::build(counts, {"<pad>", "<start>", "<unk>"}, "<unk>", num_words);
@@ -53,6 +54,7 @@ TokenizedSplit load_split(const std::string& data_dir, const std::string& split,
     std::fprintf(stderr, "imdb: %zu warnings reading %s (%lld files skipped), e.g. %s\n", reviews.warnings.size(),
                  split.c_str(), static_cast<long long>(reviews.skipped), reviews.warnings.front().c_str());
   TokenizedSplit out;
+  out.root = std::filesystem::absolute(root).string();
   out.words.resize(reviews.reviews.size());
   out.labels.resize(reviews.reviews.size());
   ag::parallel_for(static_cast<int64_t>(reviews.reviews.size()), 64, [&](int64_t begin, int64_t end) {

@@ -41,6 +41,7 @@ Batch make_batch(const Examples& examples, const std::vector<int64_t>& indices, 
 /// Reads a split (find_imdb: --data, $ATTOGRAD_DATA, shared/data) and tokenizes it; prints the
 /// loader's warnings count. per_class > 0 keeps that many reviews of each label.
 struct TokenizedSplit {
+  std::string root;  // the aclImdb folder read (absolute)
   std::vector<std::vector<std::string>> words;
   std::vector<float> labels;
 };

@@ -55,7 +55,7 @@ std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Clas
         std::vector<ag::optim::ParamGroup>{{model.named_parameters(), o.lr, o.weight_decay}});
   if (o.optimizer == "adamw")
     return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model, o.lr, o.weight_decay));
-  throw ag::Error(fmt::format("imdb: --optimizer must be adam or adamw, got '{}'", o.optimizer));
+  throw ag::Error(fmt::format("--optimizer must be adam or adamw, got '{}'", o.optimizer));
 }
 
 // For bench/: what training would do, so bench/imdb_speed.cpp and bench/torch/imdb.py run the same
@@ -116,6 +116,7 @@ TrainResult train(const TrainOptions& given) {
   ModelConfig config = given.model;
   std::optional<ag::nn::Checkpoint> resume;
   json progress = {{"best_val_accuracy", -1.0}, {"best_epoch", -1}};
+  json run_data;  // a resumed run's data: {"dir", "train_reviews"} (absent in runs from before it was kept)
   if (!given.resume_dir.empty()) {
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
     resume = ag::nn::load_checkpoint(last.string());
@@ -124,20 +125,28 @@ TrainResult train(const TrainOptions& given) {
     o = options_from_json(run.at("train"), given);
     o.out_dir = given.resume_dir;
     progress = run.at("progress");
+    run_data = run.value("data", json());
     std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
                 static_cast<long long>(resume->data->position));
   }
   if (o.threads > 0) ag::set_num_threads(o.threads);
   ag::manual_seed(o.seed);
 
-  // Data: the train split, its vocabulary, a held-out validation part.
+  // Data: the train split, its vocabulary, a held-out validation part. A resumed run reads the reviews
+  // it started on, unless --data names another copy of them.
+  if (o.data_dir.empty() && !run_data.is_null()) o.data_dir = run_data.at("dir").get<std::string>();
   const TokenizedSplit train_split = load_split(o.data_dir, "train", o.per_class);
+  o.data_dir = train_split.root;  // the test split comes from the same folder
   const ag::data::Vocab vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("words"), "<unk>")
                                        : build_vocab(train_split.words, config.vocab_size);
   config.vocab_size = vocab.size();
   const Examples examples = encode_all(train_split.words, train_split.labels, vocab);
+  ag::check(run_data.is_null() || run_data.at("train_reviews").get<int64_t>() == examples.size(),
+            "--resume {}: the run trained on {} reviews from {}, but {} has {}; pass --data with the run's data",
+            o.resume_dir, run_data.is_null() ? 0 : run_data.at("train_reviews").get<int64_t>(),
+            run_data.is_null() ? "" : run_data.at("dir").get<std::string>(), o.data_dir, examples.size());
   const auto [train_idx, val_idx] = ag::data::split_validation(examples.size(), o.val_fraction, o.seed);
-  ag::check(static_cast<int64_t>(train_idx.size()) >= o.batch, "imdb: {} training reviews is fewer than one batch of {}",
+  ag::check(static_cast<int64_t>(train_idx.size()) >= o.batch, "{} training reviews is fewer than one batch of {}",
             train_idx.size(), o.batch);
   std::printf("imdb: %lld training and %lld validation reviews, vocabulary %lld, maxlen %lld%s\n",
               static_cast<long long>(train_idx.size()), static_cast<long long>(val_idx.size()),
@@ -161,7 +170,9 @@ TrainResult train(const TrainOptions& given) {
   auto checkpoint = [&](const ag::nn::DataPosition& at, bool training_state) {
     ag::nn::Checkpoint c = training_state ? ag::nn::make_checkpoint(model, optimizer.get()) : ag::nn::make_checkpoint(model);
     if (training_state) c.data = at;
-    c.config = json{{"model", json::parse(config.to_json())}, {"train", options_json(o)}, {"progress", progress}}.dump();
+    c.config = json{{"model", json::parse(config.to_json())}, {"train", options_json(o)}, {"progress", progress},
+                     {"data", {{"dir", o.data_dir}, {"train_reviews", examples.size()}}}}
+                        .dump();
     c.vocab["words"] = vocab.tokens();
     return c;
   };

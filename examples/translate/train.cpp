@@ -117,6 +117,7 @@ TrainResult train(const TrainOptions& given) {
   TranslationConfig config = given.model;
   std::optional<ag::nn::Checkpoint> resume;
   json progress = {{"best_val_bleu", -1.0}, {"best_epoch", -1}};
+  json run_data;  // a resumed run's corpus: {"dir", "train_pairs"} (absent in runs from before it was kept)
   if (!given.resume_dir.empty()) {
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
     resume = ag::nn::load_checkpoint(last.string());
@@ -125,6 +126,7 @@ TrainResult train(const TrainOptions& given) {
     o = options_from_json(run.at("train"), given);
     o.out_dir = given.resume_dir;
     progress = run.at("progress");
+    run_data = run.value("data", json());
     std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
                 static_cast<long long>(resume->data->position));
   }
@@ -137,18 +139,20 @@ TrainResult train(const TrainOptions& given) {
   // (twice the steps) to 37.9; 2048 tokens untied (at lr 7e-4) gave 36.1.
   if (!resume) config.tie_output = o.tie_output.value_or(config.tie_output || transformer);
   ag::check(!resume || !o.tie_output || *o.tie_output == config.tie_output,
-            "translate: --resume {}: the run's output layer is {}; --{}tie-output cannot change it",
+            "--resume {}: the run's output layer is {}; --{}tie-output cannot change it",
             o.resume_dir, config.tie_output ? "tied" : "untied", config.tie_output ? "no-" : "");
   if (o.lr <= 0) o.lr = 1e-3;
   if (o.epochs <= 0) o.epochs = transformer ? 16 : 10;
   if (o.max_tokens == 0) o.max_tokens = transformer ? 2048 : 4096;
-  ag::check(o.max_tokens > 0, "translate: --max-tokens {} is not a positive token count", o.max_tokens);
+  ag::check(o.max_tokens > 0, "--max-tokens {} is not a positive token count", o.max_tokens);
   if (o.schedule.empty()) o.schedule = transformer ? "linear" : "constant";
   ag::check(o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
-            "translate: --schedule {} is not inverse-sqrt, linear or constant", o.schedule);
+            "--schedule {} is not inverse-sqrt, linear or constant", o.schedule);
 
-  // Data: train and val, vocabularies of the training split.
-  const std::string dir = corpus_dir(o.data_dir, o.src_lang);
+  // Data: train and val, vocabularies of the training split. A resumed run reads the corpus it started
+  // on, unless --data names another copy of it.
+  if (o.data_dir.empty() && !run_data.is_null()) o.data_dir = run_data.at("dir").get<std::string>();
+  const std::string dir = std::filesystem::absolute(corpus_dir(o.data_dir, o.src_lang)).string();
   const ag::data::ParallelCorpus train_corpus = ag::data::read_multi30k(dir, "train", o.src_lang, o.trg_lang);
   const ag::data::ParallelCorpus val_corpus =
       first(ag::data::read_multi30k(dir, "val", o.src_lang, o.trg_lang), o.val_limit);
@@ -165,7 +169,11 @@ TrainResult train(const TrainOptions& given) {
               o.src_lang.c_str(), o.trg_lang.c_str(), static_cast<long long>(train_pairs.size()),
               static_cast<long long>(val_pairs.size()), static_cast<long long>(src_vocab.size()),
               static_cast<long long>(trg_vocab.size()), static_cast<long long>(o.min_freq));
-  ag::check(train_pairs.size() > 0 && val_pairs.size() > 0, "translate: no training or validation pairs in {}", dir);
+  ag::check(train_pairs.size() > 0 && val_pairs.size() > 0, "no training or validation pairs in {}", dir);
+  ag::check(run_data.is_null() || run_data.at("train_pairs").get<int64_t>() == train_pairs.size(),
+            "--resume {}: the run trained on {} pairs from {}, but {} has {}; pass --data with the run's corpus",
+            o.resume_dir, run_data.is_null() ? 0 : run_data.at("train_pairs").get<int64_t>(),
+            run_data.is_null() ? "" : run_data.at("dir").get<std::string>(), dir, train_pairs.size());
 
   std::shared_ptr<Seq2Seq> model = make_model(config);
   auto optimizer = transformer ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
@@ -181,7 +189,7 @@ TrainResult train(const TrainOptions& given) {
     scheduler = std::make_unique<ag::optim::InverseSqrt>(*optimizer, o.warmup);
   } else if (o.schedule == "linear") {
     ag::check(o.warmup >= 0 && o.warmup < schedule_steps,
-              "translate: --warmup {} must be below the run's {} steps for --schedule linear", o.warmup, schedule_steps);
+              "--warmup {} must be below the run's {} steps for --schedule linear", o.warmup, schedule_steps);
     scheduler = std::make_unique<ag::optim::WarmupLinear>(*optimizer, o.warmup, schedule_steps);
   } else {
     scheduler = std::make_unique<ag::optim::ConstantLR>(*optimizer);
@@ -202,6 +210,7 @@ TrainResult train(const TrainOptions& given) {
     c.config = json{{"model", json::parse(config.to_json())},
                     {"train", options_json(o)},
                     {"progress", progress},
+                    {"data", {{"dir", dir}, {"train_pairs", train_pairs.size()}}},
                     {"languages", {{"src", o.src_lang}, {"trg", o.trg_lang}}}}
                    .dump();
     c.vocab["src"] = src_vocab.tokens();

@@ -20,6 +20,8 @@
 
 namespace {
 
+using ag::testing::error_of;
+using ag::testing::expect_mentions;
 using ag::testing::TempDir;
 
 namespace fs = std::filesystem;
@@ -73,7 +75,7 @@ TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   imdb::TrainOptions first = tiny_options(data, tmp.path / "resumed");
   first.stop_after_steps = 3;  // stop in the middle of epoch 1
   ASSERT_TRUE(imdb::train(first).stopped);
-  imdb::TrainOptions rest = tiny_options(data, tmp.path / "ignored");
+  imdb::TrainOptions rest = tiny_options("", tmp.path / "ignored");  // no --data: the run's own reviews
   rest.resume_dir = (tmp.path / "resumed").string();
   const imdb::TrainResult second = imdb::train(rest);
   EXPECT_EQ(second.steps, 9);
@@ -86,6 +88,19 @@ TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
     EXPECT_EQ(a[i].second.to_vector(), b[i].second.to_vector()) << a[i].first << " differs after resume";
   }
   EXPECT_EQ(full.best_val_accuracy, second.best_val_accuracy);
+}
+
+// --data on resume may name another copy of the run's reviews, but not other reviews: the
+// vocabulary and the validation split are the run's.
+TEST(ImdbExample, ResumeRefusesDataOfAnotherSize) {
+  TempDir tmp;
+  imdb::TrainOptions first = tiny_options(make_tiny_dataset(tmp.path / "data", 16), tmp.path / "run");
+  first.stop_after_steps = 2;
+  ASSERT_TRUE(imdb::train(first).stopped);
+  imdb::TrainOptions rest = tiny_options(make_tiny_dataset(tmp.path / "other", 12), tmp.path / "ignored");
+  rest.resume_dir = (tmp.path / "run").string();
+  expect_mentions(error_of([&] { imdb::train(rest); }),
+                  {"--resume", "32 reviews", (tmp.path / "data").string(), (tmp.path / "other").string(), "has 24"});
 }
 
 TEST(ImdbExample, ExplainPageShowsEveryWordWithTheModelsOwnAttentionWeights) {

@@ -143,6 +143,7 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   ASSERT_TRUE(translate::train(first).stopped);
   translate::TrainOptions rest = options(tmp.path / "ignored");
   rest.resume_dir = (tmp.path / "resumed").string();
+  if (tied_linear) rest.data_dir.clear();  // without --data, a resumed run reads the corpus it started on
   const translate::TrainResult second = translate::train(rest);
   EXPECT_FALSE(second.stopped);
   EXPECT_EQ(second.steps, full.steps - 3);
@@ -160,6 +161,19 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   EXPECT_EQ(full.best_val_bleu, second.best_val_bleu);
   EXPECT_EQ(full.last_val_loss, second.last_val_loss);
   }
+}
+
+// --data on resume may name another copy of the run's corpus, but not another corpus: the
+// vocabularies and the batch order are the run's.
+TEST(TranslateTrain, ResumeRefusesACorpusOfAnotherSize) {
+  TempDir tmp;
+  translate::TrainOptions first = tiny_transformer(make_reverse_corpus(tmp.path / "data", 60), tmp.path / "run");
+  first.stop_after_steps = 2;
+  ASSERT_TRUE(translate::train(first).stopped);
+  translate::TrainOptions rest = tiny_transformer(make_reverse_corpus(tmp.path / "other", 50), tmp.path / "ignored");
+  rest.resume_dir = (tmp.path / "run").string();
+  expect_mentions(error_of([&] { translate::train(rest); }),
+                  {"--resume", "60 pairs", (tmp.path / "data").string(), (tmp.path / "other").string(), "has 50"});
 }
 
 // translate average: the mean of one run's checkpoints loads and translates like any checkpoint;
@@ -199,7 +213,7 @@ TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
   translate::train(o);
   const std::string narrow = (tmp.path / "narrow" / "last.h5").string();
   expect_mentions(error_of([&] { translate::average_models({e2, narrow}, avg); }),
-                  {"translate average", "narrow", "another model"});
+                  {"average: ", "narrow", "another model"});
 }
 
 // --max-tokens left at 0 takes each architecture's measured recipe (2048 transformer, 4096 rnn), as
