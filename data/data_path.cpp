@@ -1,5 +1,6 @@
 #include "data/data_path.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -26,6 +27,15 @@ std::filesystem::path find_data(const std::string& flag, const std::string& data
   const std::string where = flag.empty() ? "$ATTOGRAD_DATA, then the shared/data folder beside the source tree"
                                          : "--data, the only folder looked in when it is given";
   throw Error(fmt::format("{} not found; looked in ({}):{}\n{}", dataset_name, where, tried, how_to_get));
+}
+
+std::string data_flag_for_run(const std::string& flag, const std::string& recorded) {
+  if (!flag.empty() || recorded.empty()) return flag;
+  std::error_code ec;
+  if (std::filesystem::is_directory(recorded, ec)) return recorded;
+  std::fprintf(stderr, "note: the run's data folder %s is gone; looking for the data in the default places\n",
+               recorded.c_str());
+  return "";
 }
 
 std::filesystem::path cache_dir() {

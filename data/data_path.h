@@ -20,6 +20,11 @@ std::filesystem::path find_data(const std::string& flag, const std::string& data
                                 const std::function<bool(const std::filesystem::path&)>& has_dataset,
                                 const std::string& how_to_get);
 
+/// The --data for a run that recorded the folder it trained on (`recorded`, from its checkpoint; ""
+/// in old runs): `flag` where given, else `recorded` while it exists, else "" (the default search,
+/// with a note on stderr that the recorded folder is gone).
+std::string data_flag_for_run(const std::string& flag, const std::string& recorded);
+
 /// $XDG_CACHE_HOME/attograd, or ~/.cache/attograd (created if missing).
 std::filesystem::path cache_dir();
 

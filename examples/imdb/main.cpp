@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
+#include "data/data_path.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
@@ -24,13 +25,16 @@ namespace {
 struct Loaded {
   std::unique_ptr<imdb::Classifier> model;
   ag::data::Vocab vocab;
+  std::string data_dir;  // the aclImdb folder the run trained on ("" in runs from before it was kept)
 };
 
 Loaded load_model(const std::string& path) {
   const ag::nn::Checkpoint c = ag::nn::load_checkpoint(path, /*training_state=*/false);
-  const auto config = imdb::ModelConfig::from_json(nlohmann::json::parse(c.config).at("model").dump());
-  ag::check(c.vocab.count("words") == 1, "imdb: {} has no vocabulary (/vocab/words); was it written by imdb train?", path);
-  Loaded out{std::make_unique<imdb::Classifier>(config), ag::data::Vocab::from_tokens(c.vocab.at("words"), "<unk>")};
+  const auto run = nlohmann::json::parse(c.config);
+  const auto config = imdb::ModelConfig::from_json(run.at("model").dump());
+  ag::check(c.vocab.count("words") == 1, "{} has no vocabulary (/vocab/words); was it written by imdb train?", path);
+  Loaded out{std::make_unique<imdb::Classifier>(config), ag::data::Vocab::from_tokens(c.vocab.at("words"), "<unk>"),
+             run.contains("data") ? run.at("data").at("dir").get<std::string>() : ""};
   out.model->load_state_dict(c.model);
   return out;
 }
@@ -50,7 +54,7 @@ void write_predictions(const std::string& path, const imdb::Examples& examples, 
 
 int run_eval(const std::string& checkpoint, const std::string& data, int64_t batch, const std::string& predictions) {
   Loaded m = load_model(checkpoint);
-  const imdb::TokenizedSplit test = imdb::load_split(data, "test");
+  const imdb::TokenizedSplit test = imdb::load_split(ag::data::data_flag_for_run(data, m.data_dir), "test");
   const imdb::Examples examples = imdb::encode_all(test.words, test.labels, m.vocab);
   std::vector<float> probabilities;
   const imdb::Evaluation e = imdb::evaluate(*m.model, examples, {}, batch, /*show_progress=*/true, &probabilities);
@@ -77,7 +81,7 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
   if (!explain.empty()) {
     std::ofstream out(explain);
     out << imdb::explain_html(predictions);
-    ag::check(out.good(), "imdb: cannot write {}", explain);
+    ag::check(out.good(), "cannot write {}", explain);
     std::printf("wrote %s\n", explain.c_str());
   }
   return 0;
@@ -123,7 +127,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> texts;
   CLI::App* eval = app.add_subcommand("eval", "loss, accuracy and confusion matrix on the test split");
   eval->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
-  eval->add_option("--data", data, "folder with aclImdb/ or aclImdb_v1.tar.gz");
+  eval->add_option("--data", data, "folder with aclImdb/ or aclImdb_v1.tar.gz (default: the one the run trained on)");
   eval->add_option("--batch", batch, "batch size")->capture_default_str();
   eval->add_option("--threads", threads, "threads (default: all cores)");
   eval->add_option("--predictions", predictions, "also write the test inputs and probabilities here (HDF5)");

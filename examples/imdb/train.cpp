@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
+#include "data/data_path.h"
 #include "data/shuffle.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
@@ -134,7 +135,7 @@ TrainResult train(const TrainOptions& given) {
 
   // Data: the train split, its vocabulary, a held-out validation part. A resumed run reads the reviews
   // it started on, unless --data names another copy of them.
-  if (o.data_dir.empty() && !run_data.is_null()) o.data_dir = run_data.at("dir").get<std::string>();
+  if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
   const TokenizedSplit train_split = load_split(o.data_dir, "train", o.per_class);
   o.data_dir = train_split.root;  // the test split comes from the same folder
   const ag::data::Vocab vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("words"), "<unk>")

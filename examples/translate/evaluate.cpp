@@ -31,6 +31,7 @@ LoadedModel load_model(const std::string& checkpoint) {
     out.src_lang = run.at("languages").at("src");
     out.trg_lang = run.at("languages").at("trg");
   }
+  if (run.contains("data")) out.data_dir = run.at("data").at("dir");
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "core/core.h"
+#include "data/data_path.h"
 #include "data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
@@ -27,7 +28,7 @@ int run_eval(const std::string& checkpoint, const std::string& data, const std::
   const translate::LoadedModel m = translate::load_model(checkpoint);
   ag::check(src_file.empty() == ref_file.empty(), "translate eval: give both --src-file and --ref-file, or neither");
   const ag::data::ParallelCorpus corpus =
-      src_file.empty() ? ag::data::read_multi30k(translate::corpus_dir(data, m.src_lang), split, m.src_lang, m.trg_lang)
+      src_file.empty() ? ag::data::read_multi30k(translate::corpus_dir(ag::data::data_flag_for_run(data, m.data_dir), m.src_lang), split, m.src_lang, m.trg_lang)
                        : ag::data::read_parallel(src_file, ref_file);
   const translate::Evaluation e =
       translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, corpus, beam, batch, /*show_progress=*/true);
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> texts;
   CLI::App* eval = app.add_subcommand("eval", "BLEU on a split or on --src-file/--ref-file");
   eval->add_option("--checkpoint", checkpoint, "a checkpoint written by translate train")->required();
-  eval->add_option("--data", data, "folder with the corpus");
+  eval->add_option("--data", data, "folder with the corpus (default: the one the run trained on)");
   eval->add_option("--split", split, "val, test_2016_flickr, ...")->capture_default_str();
   eval->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
   eval->add_option("--src-file", src_file, "tokenised source sentences, one per line");

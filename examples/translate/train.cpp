@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/core.h"
+#include "data/data_path.h"
 #include "data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
@@ -151,7 +152,7 @@ TrainResult train(const TrainOptions& given) {
 
   // Data: train and val, vocabularies of the training split. A resumed run reads the corpus it started
   // on, unless --data names another copy of it.
-  if (o.data_dir.empty() && !run_data.is_null()) o.data_dir = run_data.at("dir").get<std::string>();
+  if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
   const std::string dir = std::filesystem::absolute(corpus_dir(o.data_dir, o.src_lang)).string();
   const ag::data::ParallelCorpus train_corpus = ag::data::read_multi30k(dir, "train", o.src_lang, o.trg_lang);
   const ag::data::ParallelCorpus val_corpus =
