@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End-to-end test of the `imdb` program, the commands the README gives, on a tiny aclImdb tree this
+# script writes (positive reviews use "good great fine lovely", negative "bad awful poor dull"). It
+# checks the wiring of every subcommand (train, resume, eval, predict) and that bad input ends in a
+# clear error, not a crash. Learning itself is tested in tests/examples.
+#
+#   tests/cli/imdb_cli.sh PATH/TO/imdb
+set -euo pipefail
+imdb=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_error WORDS... -- COMMAND: COMMAND must exit 1 and its stderr must contain every WORD.
+expect_error() {
+  local words=()
+  while [[ $1 != -- ]]; do words+=("$1"); shift; done
+  shift
+  local rc=0
+  "$@" > out.txt 2> err.txt || rc=$?
+  [[ $rc -eq 1 ]] || { cat err.txt >&2; fail "'$*' exited $rc, expected 1"; }
+  for w in "${words[@]}"; do grep -qF -- "$w" err.txt || { cat err.txt >&2; fail "'$*': stderr lacks '$w'"; }; done
+}
+
+# write_tree DIR PER_CLASS: aclImdb/{train,test}/{pos,neg}/<i>_<rating>.txt under DIR.
+write_tree() {
+  local pos=(good great fine lovely) neg=(bad awful poor dull) filler=(the movie plot actor scene film)
+  local split label i w text
+  for split in train test; do
+    for label in pos neg; do
+      mkdir -p "$1/aclImdb/$split/$label"
+      for ((i = 0; i < $2; ++i)); do
+        text=""
+        for ((w = 0; w < 6 + i % 9; ++w)); do
+          if ((w % 3 == 1)); then
+            if [[ $label == pos ]]; then text+="${pos[(i + w) % 4]} "; else text+="${neg[(i + w) % 4]} "; fi
+          else
+            text+="${filler[(i * 5 + w) % 6]} "
+          fi
+        done
+        echo "$text<br /><br />The End." > "$1/aclImdb/$split/$label/${i}_$([[ $label == pos ]] && echo 8 || echo 3).txt"
+      done
+    done
+  done
+}
+write_tree data 40
+
+tiny=(--vocab 30 --maxlen 16 --batch 8 --threads 1)
+echo "== train, resume"
+"$imdb" train --data data "${tiny[@]}" --epochs 2 --out run > train.txt 2>&1 || { cat train.txt; fail "train exited non-zero"; }
+for f in best.h5 last.h5 metrics.csv; do [[ -f run/$f ]] || fail "no run/$f"; done
+grep -q '^test: accuracy' train.txt || { cat train.txt; fail "train did not score the test split at the end"; }
+[[ $(wc -l < run/metrics.csv) -eq 3 ]] || fail "metrics.csv should have a header and 2 epochs"
+"$imdb" train --resume run --epochs 3 > resume.txt 2>&1 || { cat resume.txt; fail "resume exited non-zero"; }
+[[ $(wc -l < run/metrics.csv) -eq 4 ]] || fail "resume did not add epoch 3 to metrics.csv"
+grep -q '^imdb: 72 training and 8 validation reviews' resume.txt || { cat resume.txt; fail "resume read other reviews"; }
+
+echo "== eval"
+"$imdb" eval --checkpoint run/best.h5 --data data --predictions pred.h5 > eval.txt 2>&1 || { cat eval.txt; fail "eval"; }
+grep -q 'test split: 80 reviews' eval.txt && grep -q 'accuracy' eval.txt && grep -q 'confusion matrix' eval.txt ||
+  { cat eval.txt; fail "eval printed no accuracy or confusion matrix on 80 reviews"; }
+[[ -f pred.h5 ]] || fail "eval --predictions wrote nothing"
+# without --data, eval reads the test split of the reviews the run trained on
+(cd / && "$imdb" eval --checkpoint "$work/run/best.h5") > eval_run_data.txt 2>&1 ||
+  { cat eval_run_data.txt; fail "eval without --data"; }
+grep -q 'test split: 80 reviews' eval_run_data.txt || { cat eval_run_data.txt; fail "eval without --data"; }
+
+echo "== predict"
+"$imdb" predict --checkpoint run/best.h5 --explain page.html "A lovely, great film!" "Awful. Just bad." > pred.txt 2>&1 ||
+  { cat pred.txt; fail "predict exited non-zero"; }
+[[ $(grep -cE '^[01]\.[0-9]{4}  (positive|negative)  ' pred.txt) -eq 2 ]] || { cat pred.txt; fail "predict: 2 lines"; }
+grep -q '<html' page.html && grep -q 'lovely' page.html && grep -q 'awful' page.html || fail "page.html lacks the words"
+[[ $(printf 'good movie\n\nbad movie\n' | "$imdb" predict --checkpoint run/best.h5 | grep -c 'itive  ') -eq 2 ]] ||
+  fail "predict from stdin should print a line per non-empty input line"
+
+echo "== bad input"
+write_tree other 30
+expect_error --resume "80 reviews" "$work/data" "$work/other" "has 60" -- "$imdb" train --resume run --data other --epochs 4
+expect_error "$work/none" "the only folder looked in" -- "$imdb" train --data "$work/none" --out run-none
+expect_error nothing.h5 -- "$imdb" eval --checkpoint nothing.h5 --data data
+echo "not hdf5" > bad.h5
+expect_error bad.h5 -- "$imdb" predict --checkpoint bad.h5 "good"
+expect_error adamw sgd -- "$imdb" train --data data "${tiny[@]}" --optimizer sgd --out run-sgd
+echo "imdb CLI: all checks passed"

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# End-to-end test of the `translate` program, the commands the README gives, on a corpus this script
+# writes: a word-for-word "German" -> "English" of 400 sentences. It checks the wiring of every
+# subcommand (train, resume, eval, predict, average, compare) for both architectures, and that bad
+# input ends in a clear error, not a crash. Learning itself is tested in tests/examples.
+#
+#   tests/cli/translate_cli.sh PATH/TO/translate
+set -euo pipefail
+translate=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_error WORDS... -- COMMAND: COMMAND must exit 1 and its stderr must contain every WORD.
+expect_error() {
+  local words=()
+  while [[ $1 != -- ]]; do words+=("$1"); shift; done
+  shift
+  local rc=0
+  "$@" > out.txt 2> err.txt || rc=$?
+  [[ $rc -eq 1 ]] || { cat err.txt >&2; fail "'$*' exited $rc, expected 1"; }
+  for w in "${words[@]}"; do grep -qF -- "$w" err.txt || { cat err.txt >&2; fail "'$*': stderr lacks '$w'"; }; done
+}
+
+# The corpus: sentences of 3 to 7 words over 12 words, the same sentence in both languages word by word.
+de=(ein zwei drei vier hund katze mann frau sieht hat rot blau)
+en=(one two three four dog cat man woman sees has red blue)
+write_split() {  # write_split NAME PAIRS SEED
+  local i j n w
+  RANDOM=$3
+  : > "$1.lc.norm.tok.de"
+  : > "$1.lc.norm.tok.en"
+  for ((i = 0; i < $2; ++i)); do
+    local s=() t=()
+    n=$((3 + RANDOM % 5))
+    for ((j = 0; j < n; ++j)); do w=$((RANDOM % 12)); s+=("${de[w]}"); t+=("${en[w]}"); done
+    echo "${s[*]}" >> "$1.lc.norm.tok.de"
+    echo "${t[*]}" >> "$1.lc.norm.tok.en"
+  done
+}
+mkdir data
+(cd data && write_split train 400 1 && write_split val 20 2 && write_split test_2016_flickr 20 3)
+
+tiny_transformer=(--d-model 32 --layers 1 --decoder-layers 1 --heads 2 --ff 64 --warmup 5)
+tiny_rnn=(--arch rnn --embed 16 --hidden 32)
+for arch in transformer rnn; do
+  echo "== $arch"
+  if [[ $arch == transformer ]]; then size=("${tiny_transformer[@]}"); else size=("${tiny_rnn[@]}"); fi
+
+  # train: two epochs, keeping both epochs' models; then resume for a third.
+  "$translate" train --data data --src de --trg en "${size[@]}" --epochs 2 --max-tokens 256 --keep-epochs 2 \
+    --threads 1 --out "run-$arch" > train.txt 2>&1 || { cat train.txt; fail "$arch: train exited non-zero"; }
+  for f in best.h5 last.h5 metrics.csv epoch1.h5 epoch2.h5; do [[ -f run-$arch/$f ]] || fail "$arch: no run-$arch/$f"; done
+  grep -q '^summary: .* best val BLEU' train.txt || { cat train.txt; fail "$arch: train printed no summary"; }
+  [[ $(wc -l < "run-$arch/metrics.csv") -eq 3 ]] || fail "$arch: metrics.csv should have a header and 2 epochs"
+  "$translate" train --resume "run-$arch" --epochs 3 --threads 1 > resume.txt 2>&1 ||
+    { cat resume.txt; fail "$arch: resume exited non-zero"; }
+  [[ $(wc -l < "run-$arch/metrics.csv") -eq 4 ]] || fail "$arch: resume did not add epoch 3 to metrics.csv"
+  grep -q '^translate de-en: 400 training' resume.txt || { cat resume.txt; fail "$arch: resume read another corpus"; }
+
+  # eval: BLEU on the test split, hypotheses written one per source line, greedy and beam 3.
+  for beam in 1 3; do
+    "$translate" eval --checkpoint "run-$arch/best.h5" --data data --beam $beam --output "hyp$beam.txt" \
+      --threads 1 > "eval$beam.txt" 2>&1 || { cat "eval$beam.txt"; fail "$arch: eval --beam $beam exited non-zero"; }
+    grep -q 'BLEU = ' "eval$beam.txt" || fail "$arch: eval --beam $beam printed no BLEU"
+    [[ $(wc -l < "hyp$beam.txt") -eq 20 ]] || fail "$arch: hyp$beam.txt should have 20 lines"
+  done
+  "$translate" eval --checkpoint "run-$arch/best.h5" --src-file data/val.lc.norm.tok.de \
+    --ref-file data/val.lc.norm.tok.en --threads 1 > eval_files.txt 2>&1 || fail "$arch: eval --src-file exited non-zero"
+  grep -q 'val.lc.norm.tok.de: 20 sentences' eval_files.txt || { cat eval_files.txt; fail "$arch: eval --src-file"; }
+  # without --data, eval reads the test split of the corpus the run trained on
+  (cd / && "$translate" eval --checkpoint "$work/run-$arch/best.h5" --threads 1) > eval_run_data.txt 2>&1 ||
+    { cat eval_run_data.txt; fail "$arch: eval without --data"; }
+  grep -q "$(grep -o 'BLEU = .*' eval1.txt)" eval_run_data.txt || { cat eval_run_data.txt; fail "$arch: eval without --data"; }
+
+  # compare: eval's BLEU for each system again, and a system against itself differs by nothing.
+  "$translate" compare hyp1.txt hyp3.txt --ref-file data/test_2016_flickr.lc.norm.tok.en --samples 200 > cmp.txt
+  greedy_bleu=$(grep -o 'BLEU = [0-9.]*' eval1.txt)
+  grep -q "^A  $greedy_bleu" cmp.txt || { cat eval1.txt cmp.txt; fail "$arch: compare's BLEU of A is not eval's"; }
+  "$translate" compare hyp1.txt hyp1.txt --ref-file data/test_2016_flickr.lc.norm.tok.en > self.txt
+  grep -q '^B - A = +0.00 BLEU on all 20 sentences' self.txt || { cat self.txt; fail "$arch: compare with itself"; }
+
+  # predict: raw text (capitals, punctuation) from arguments and from stdin, one line out per line in.
+  "$translate" predict --checkpoint "run-$arch/best.h5" --attention-svg att.svg "Ein Hund sieht zwei Katzen." \
+    "Der Mann hat ein rotes Auto!" > pred.txt 2> pred_err.txt || { cat pred_err.txt; fail "$arch: predict exited non-zero"; }
+  [[ $(wc -l < pred.txt) -eq 2 ]] || fail "$arch: predict should print 2 lines"
+  grep -q '<svg' att.svg && grep -q '>hund<' att.svg || fail "$arch: att.svg lacks the heatmap or the source words"
+  [[ $(printf 'ein hund\nzwei katzen\n\nrot\n' | "$translate" predict --checkpoint "run-$arch/best.h5" | wc -l) -eq 3 ]] ||
+    fail "$arch: predict from stdin should print a line per non-empty input line"
+
+  # average: the mean of the two epochs kept (2 and 3, after the resume) is a checkpoint eval can load.
+  [[ -f run-$arch/epoch3.h5 && ! -f run-$arch/epoch1.h5 ]] || fail "$arch: --keep-epochs 2 should keep epochs 2 and 3"
+  "$translate" average --out avg.h5 "run-$arch/epoch2.h5" "run-$arch/epoch3.h5" > /dev/null || fail "$arch: average"
+  "$translate" eval --checkpoint avg.h5 --data data --split val --threads 1 > /dev/null 2>&1 || fail "$arch: averaged model"
+done
+
+echo "== bad input"
+head -n 19 data/test_2016_flickr.lc.norm.tok.en > short.txt
+expect_error short.txt 19 test_2016_flickr.lc.norm.tok.en 20 -- \
+  "$translate" compare hyp1.txt short.txt --ref-file data/test_2016_flickr.lc.norm.tok.en
+expect_error missing.txt -- "$translate" compare hyp1.txt missing.txt --ref-file data/test_2016_flickr.lc.norm.tok.en
+expect_error nothing.h5 -- "$translate" eval --checkpoint nothing.h5 --data data
+expect_error --src-file --ref-file -- "$translate" eval --checkpoint run-rnn/best.h5 --src-file data/val.lc.norm.tok.de
+echo "not hdf5" > bad.h5
+expect_error bad.h5 -- "$translate" predict --checkpoint bad.h5 "ein hund"
+expect_error short.txt 19 20 -- "$translate" eval --checkpoint run-rnn/best.h5 --src-file data/test_2016_flickr.lc.norm.tok.de \
+  --ref-file short.txt
+mkdir other && (cd other && write_split train 300 4 && write_split val 20 5)
+expect_error --resume "400 pairs" "$work/data" "$work/other" "has 300" -- \
+  "$translate" train --resume run-rnn --data other --epochs 4 --threads 1
+expect_error empty -- "$translate" train --data "$work/empty" --src de --trg en --out run-none
+echo "translate CLI: all checks passed"
