@@ -160,4 +160,17 @@ TEST(DataPath, AGivenFolderIsTheOnlyOneLookedIn) {
   EXPECT_EQ(msg.find((tmp.path / "env").string()), std::string::npos) << msg;
 }
 
+// A run records the folder it trained on; eval and resume use it unless --data is given, and fall
+// back to the default search once it is gone.
+TEST(DataPath, ARunsRecordedFolderIsUsedUnlessDataIsGivenOrItIsGone) {
+  TempDir tmp;
+  const std::string recorded = (tmp.path / "recorded").string();
+  fs::create_directories(recorded);
+  EXPECT_EQ(ag::data::data_flag_for_run("given", recorded), "given");
+  EXPECT_EQ(ag::data::data_flag_for_run("", recorded), recorded);
+  EXPECT_EQ(ag::data::data_flag_for_run("", ""), "");
+  fs::remove_all(recorded);
+  EXPECT_EQ(ag::data::data_flag_for_run("", recorded), "");
+}
+
 }  // namespace
