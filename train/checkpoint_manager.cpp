@@ -10,6 +10,18 @@ CheckpointManager::CheckpointManager(std::filesystem::path run_dir) : dir_(std::
   check(!ec, "checkpoints: cannot create the run folder {}: {}", dir_.string(), ec.message());
 }
 
+void CheckpointManager::check_new_run(const std::filesystem::path& run_dir, bool overwrite) {
+  if (overwrite) return;
+  for (const char* name : {"last.h5", "best.h5"}) {
+    std::error_code ec;
+    const std::filesystem::path file = run_dir / name;
+    check(!std::filesystem::exists(file, ec),
+          "{} already holds a run ({}): continue it with --resume {}, start over with --overwrite, or choose "
+          "another --out",
+          run_dir.string(), file.string(), run_dir.string());
+  }
+}
+
 void CheckpointManager::save_last(const nn::Checkpoint& checkpoint) const { nn::save_checkpoint(last_path(), checkpoint); }
 
 bool CheckpointManager::save_if_best(const nn::Checkpoint& checkpoint, double metric) {

@@ -13,6 +13,10 @@ class CheckpointManager {
  public:
   /// Creates `run_dir` if needed.
   explicit CheckpointManager(std::filesystem::path run_dir);
+  /// For a run that starts from scratch in `run_dir`: raises ag::Error naming the file if the folder
+  /// already holds another run's last.h5 or best.h5, unless `overwrite` (starting a run must not
+  /// destroy another's checkpoints by accident).
+  static void check_new_run(const std::filesystem::path& run_dir, bool overwrite);
   std::filesystem::path last_path() const { return dir_ / "last.h5"; }
   std::filesystem::path best_path() const { return dir_ / "best.h5"; }
   const std::filesystem::path& dir() const { return dir_; }

@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
                     "(default: $ATTOGRAD_DATA, then ../shared/data)");
   train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
   train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
+  train->add_flag("--overwrite", o.overwrite, "start a new run in --out even where one is (its checkpoints are replaced)")
+      ->excludes("--resume");
   train->add_flag("--mask", o.model.mask, "post-pad and pass lengths to the LSTM and a mask to the attention");
   train->add_option("--optimizer", o.optimizer, "adam or adamw")->capture_default_str();
   train->add_option("--lr", o.lr, "learning rate")->capture_default_str();

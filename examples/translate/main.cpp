@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   train->add_option("--arch", o.model.arch, "transformer or rnn")->capture_default_str();
   train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
   train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
+  train->add_flag("--overwrite", o.overwrite, "start a new run in --out even where one is (its checkpoints are replaced)")
+      ->excludes("--resume");
   train->add_option("--epochs", o.epochs, "epochs (default 16 transformer, 10 rnn)");
   train->add_option("--max-tokens", o.max_tokens,
                     "padded source + target tokens per batch (default 2048 transformer, 4096 rnn)");

@@ -14,6 +14,7 @@ struct TrainOptions {
   std::string src_lang = "de", trg_lang = "en";
   std::string out_dir = "runs/translate";  // RUN_DIR: best.h5, last.h5, metrics.csv
   std::string resume_dir;                  // --resume RUN_DIR: continue from RUN_DIR/last.h5
+  bool overwrite = false;                  // --overwrite: start afresh in an out_dir that holds a run
   TranslationConfig model;                 // --arch and the model sizes (vocab sizes come from the data)
   std::optional<bool> tie_output;          // output layer = target embedding; unset: the recipe, tied for
                                            // the transformer (or model.tie_output if that is set)

@@ -6,7 +6,7 @@
 #
 #   tests/cli/imdb_cli.sh PATH/TO/imdb
 set -euo pipefail
-imdb=$1
+imdb=$(realpath "$1")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -77,6 +77,10 @@ grep -q '<html' page.html && grep -q 'lovely' page.html && grep -q 'awful' page.
 echo "== bad input"
 write_tree other 30
 expect_error --resume "80 reviews" "$work/data" "$work/other" "has 60" -- "$imdb" train --resume run --data other --epochs 4
+expect_error run/last.h5 --resume --overwrite -- "$imdb" train --data data "${tiny[@]}" --out run
+"$imdb" train --data data "${tiny[@]}" --epochs 1 --out run --overwrite > overwrite.txt 2>&1 ||
+  { cat overwrite.txt; fail "train --overwrite exited non-zero"; }
+[[ $(wc -l < run/metrics.csv) -eq 2 ]] || fail "--overwrite should start metrics.csv afresh"
 expect_error "$work/none" "the only folder looked in" -- "$imdb" train --data "$work/none" --out run-none
 expect_error nothing.h5 -- "$imdb" eval --checkpoint nothing.h5 --data data
 echo "not hdf5" > bad.h5

@@ -6,7 +6,7 @@
 #
 #   tests/cli/translate_cli.sh PATH/TO/translate
 set -euo pipefail
-translate=$1
+translate=$(realpath "$1")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -109,5 +109,6 @@ expect_error short.txt 19 20 -- "$translate" eval --checkpoint run-rnn/best.h5 -
 mkdir other && (cd other && write_split train 300 4 && write_split val 20 5)
 expect_error --resume "400 pairs" "$work/data" "$work/other" "has 300" -- \
   "$translate" train --resume run-rnn --data other --epochs 4 --threads 1
+expect_error "run-rnn/last.h5" --resume --overwrite -- "$translate" train --data data --arch rnn --out run-rnn
 expect_error empty -- "$translate" train --data "$work/empty" --src de --trg en --out run-none
 echo "translate CLI: all checks passed"

@@ -1,0 +1,50 @@
+// CheckpointManager: best.h5 only on improvement, and a new run never lands on another's checkpoints.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "nn/linear.h"
+#include "nn/serialize.h"
+#include "tests/test_util.h"
+#include "train/checkpoint_manager.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ag::testing::error_of;
+using ag::testing::expect_mentions;
+using ag::testing::TempDir;
+
+TEST(CheckpointManager, BestIsWrittenOnlyWhenTheMetricImproves) {
+  TempDir tmp;
+  ag::train::CheckpointManager run(tmp.path / "run");
+  ag::nn::Linear layer(2, 3);
+  EXPECT_TRUE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.5));
+  const auto first = fs::last_write_time(run.best_path());
+  EXPECT_FALSE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.5)) << "a tie is not an improvement";
+  EXPECT_FALSE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.4));
+  EXPECT_EQ(fs::last_write_time(run.best_path()), first);
+  EXPECT_TRUE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.6));
+  EXPECT_EQ(run.best(), 0.6);
+
+  run.set_best(0.9);  // as a resumed run restores it
+  EXPECT_FALSE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.7));
+}
+
+TEST(CheckpointManager, ANewRunRefusesAFolderThatHoldsAnotherRun) {
+  TempDir tmp;
+  ag::train::CheckpointManager::check_new_run(tmp.path / "absent", false);  // a new folder is fine
+  ag::nn::Linear layer(2, 3);
+  for (const char* name : {"last.h5", "best.h5"}) {
+    SCOPED_TRACE(name);
+    const fs::path dir = tmp.path / name;
+    ag::train::CheckpointManager::check_new_run(dir, false);
+    fs::create_directories(dir);
+    ag::nn::save_checkpoint((dir / name).string(), ag::nn::make_checkpoint(layer));
+    expect_mentions(error_of([&] { ag::train::CheckpointManager::check_new_run(dir, false); }),
+                    {(dir / name).string(), "--resume", "--overwrite", "--out"});
+    ag::train::CheckpointManager::check_new_run(dir, true);  // --overwrite: the user said so
+  }
+}
+
+}  // namespace
