@@ -5,23 +5,9 @@
 # clear error, not a crash. Learning itself is tested in tests/examples.
 #
 #   tests/cli/imdb_cli.sh PATH/TO/imdb
-set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: tests/cli/imdb_cli.sh PATH/TO/imdb" >&2; exit 2; }
 imdb=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# expect_error WORDS... -- COMMAND: COMMAND must exit 1 and its stderr must contain every WORD.
-expect_error() {
-  local words=()
-  while [[ $1 != -- ]]; do words+=("$1"); shift; done
-  shift
-  local rc=0
-  "$@" > out.txt 2> err.txt || rc=$?
-  [[ $rc -eq 1 ]] || { cat err.txt >&2; fail "'$*' exited $rc, expected 1"; }
-  for w in "${words[@]}"; do grep -qF -- "$w" err.txt || { cat err.txt >&2; fail "'$*': stderr lacks '$w'"; }; done
-}
+source "$(dirname "$0")/common.sh"
 
 # write_tree DIR PER_CLASS: aclImdb/{train,test}/{pos,neg}/<i>_<rating>.txt under DIR.
 write_tree() {

@@ -5,23 +5,9 @@
 # input ends in a clear error, not a crash. Learning itself is tested in tests/examples.
 #
 #   tests/cli/translate_cli.sh PATH/TO/translate
-set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: tests/cli/translate_cli.sh PATH/TO/translate" >&2; exit 2; }
 translate=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# expect_error WORDS... -- COMMAND: COMMAND must exit 1 and its stderr must contain every WORD.
-expect_error() {
-  local words=()
-  while [[ $1 != -- ]]; do words+=("$1"); shift; done
-  shift
-  local rc=0
-  "$@" > out.txt 2> err.txt || rc=$?
-  [[ $rc -eq 1 ]] || { cat err.txt >&2; fail "'$*' exited $rc, expected 1"; }
-  for w in "${words[@]}"; do grep -qF -- "$w" err.txt || { cat err.txt >&2; fail "'$*': stderr lacks '$w'"; }; done
-}
+source "$(dirname "$0")/common.sh"
 
 # The corpus: sentences of 3 to 7 words over 12 words, the same sentence in both languages word by word.
 de=(ein zwei drei vier hund katze mann frau sieht hat rot blau)
