@@ -10,9 +10,22 @@ CheckpointManager::CheckpointManager(std::filesystem::path run_dir) : dir_(std::
   check(!ec, "checkpoints: cannot create the run folder {}: {}", dir_.string(), ec.message());
 }
 
+namespace {
+
+constexpr const char* kRunFiles[] = {"last.h5", "best.h5"};
+
+bool holds_run(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const char* name : kRunFiles)
+    if (std::filesystem::exists(dir / name, ec)) return true;
+  return false;
+}
+
+}  // namespace
+
 void CheckpointManager::check_new_run(const std::filesystem::path& run_dir, bool overwrite) {
   if (overwrite) return;
-  for (const char* name : {"last.h5", "best.h5"}) {
+  for (const char* name : kRunFiles) {
     std::error_code ec;
     const std::filesystem::path file = run_dir / name;
     check(!std::filesystem::exists(file, ec),
@@ -20,6 +33,12 @@ void CheckpointManager::check_new_run(const std::filesystem::path& run_dir, bool
           "another --out",
           run_dir.string(), file.string(), run_dir.string());
   }
+}
+
+std::filesystem::path CheckpointManager::first_free_run_dir(const std::filesystem::path& base) {
+  std::filesystem::path dir = base;
+  for (int n = 2; holds_run(dir); ++n) dir = base.string() + "-" + std::to_string(n);
+  return dir;
 }
 
 void CheckpointManager::save_last(const nn::Checkpoint& checkpoint) const { nn::save_checkpoint(last_path(), checkpoint); }

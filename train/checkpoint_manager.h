@@ -17,6 +17,9 @@ class CheckpointManager {
   /// already holds another run's last.h5 or best.h5, unless `overwrite` (starting a run must not
   /// destroy another's checkpoints by accident).
   static void check_new_run(const std::filesystem::path& run_dir, bool overwrite);
+  /// `base` where it holds no run's last.h5 or best.h5, else the first of base-2, base-3, ... that
+  /// holds none: where a program's default --out puts a new run when it is run again.
+  static std::filesystem::path first_free_run_dir(const std::filesystem::path& base);
   std::filesystem::path last_path() const { return dir_ / "last.h5"; }
   std::filesystem::path best_path() const { return dir_ / "best.h5"; }
   const std::filesystem::path& dir() const { return dir_; }

@@ -67,6 +67,10 @@ expect_error run/last.h5 --resume --overwrite -- "$imdb" train --data data "${ti
 "$imdb" train --data data "${tiny[@]}" --epochs 1 --out run --overwrite > overwrite.txt 2>&1 ||
   { cat overwrite.txt; fail "train --overwrite exited non-zero"; }
 [[ $(wc -l < run/metrics.csv) -eq 2 ]] || fail "--overwrite should start metrics.csv afresh"
+# Without --out, a second run goes to runs/imdb-2 rather than over the first.
+for n in 1 2; do "$imdb" train --data data "${tiny[@]}" --epochs 1 > default_out$n.txt 2>&1 || fail "train without --out"; done
+[[ -f runs/imdb/best.h5 && -f runs/imdb-2/best.h5 ]] || fail "the second run without --out should go to runs/imdb-2"
+grep -q '^runs/imdb holds a run; this one goes to runs/imdb-2' default_out2.txt || fail "the second run should say where it goes"
 expect_error "$work/none" "the only folder looked in" -- "$imdb" train --data "$work/none" --out run-none
 expect_error nothing.h5 -- "$imdb" eval --checkpoint nothing.h5 --data data
 echo "not hdf5" > bad.h5

@@ -47,4 +47,17 @@ TEST(CheckpointManager, ANewRunRefusesAFolderThatHoldsAnotherRun) {
   }
 }
 
+TEST(CheckpointManager, FirstFreeRunDirNumbersPastFoldersThatHoldARun) {
+  TempDir tmp;
+  const fs::path base = tmp.path / "runs" / "imdb";
+  EXPECT_EQ(ag::train::CheckpointManager::first_free_run_dir(base), base);
+  fs::create_directories(base);  // an empty folder holds no run
+  EXPECT_EQ(ag::train::CheckpointManager::first_free_run_dir(base), base);
+  ag::nn::Linear layer(2, 3);
+  ag::nn::save_checkpoint((base / "last.h5").string(), ag::nn::make_checkpoint(layer));
+  fs::create_directories(tmp.path / "runs" / "imdb-2");
+  ag::nn::save_checkpoint((tmp.path / "runs" / "imdb-2" / "best.h5").string(), ag::nn::make_checkpoint(layer));
+  EXPECT_EQ(ag::train::CheckpointManager::first_free_run_dir(base), tmp.path / "runs" / "imdb-3");
+}
+
 }  // namespace
