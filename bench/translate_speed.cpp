@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     // Greedy decoding: translate eval's batching (64 sentences of similar length) and length limit.
     const translate::LoadedModel d = translate::load_model(decode_checkpoint.empty() ? path : decode_checkpoint);
     ag::data::ParallelCorpus corpus =
-        ag::data::read_multi30k(translate::corpus_dir(data, d.src_lang), split, d.src_lang, d.trg_lang);
+        ag::data::read_multi30k(ag::data::find_multi30k(data, d.src_lang), split, d.src_lang, d.trg_lang);
     if (sentences > 0 && corpus.size() > sentences) corpus.source.resize(sentences);
     const auto start = clock_type::now();
     const auto hypotheses = translate::translate_sentences(*d.model, d.src_vocab, d.trg_vocab, corpus.source);

@@ -46,15 +46,15 @@ ParallelCorpus read_parallel(const fs::path& source_file, const fs::path& target
   return corpus;
 }
 
-fs::path find_multi30k(const std::string& data_flag) {
-  auto has = [](const fs::path& dir) {
-    return fs::exists(dir / "train.lc.norm.tok.en.gz") || fs::exists(dir / "multi30k" / "train.lc.norm.tok.en.gz");
-  };
-  const fs::path dir = find_data(data_flag, "Multi30k (train.lc.norm.tok.en.gz and friends)", has,
+fs::path find_multi30k(const std::string& data_flag, const std::string& lang) {
+  const std::string train = "train.lc.norm.tok." + lang;
+  auto holds = [&](const fs::path& dir) { return fs::exists(dir / train) || fs::exists(dir / (train + ".gz")); };
+  auto has = [&](const fs::path& dir) { return holds(dir) || holds(dir / "multi30k"); };
+  const fs::path dir = find_data(data_flag, "Multi30k (" + train + "[.gz] and friends)", has,
                                  "Get the task-1 files (train/val/test_2016_flickr, .lc.norm.tok.{de,en}.gz) from the "
                                  "Multi30k repository (github.com/multi30k/dataset, data/task1/tok) and put them in a "
                                  "multi30k/ folder in one of those folders, or pass --data DIR.");
-  return fs::exists(dir / "train.lc.norm.tok.en.gz") ? dir : dir / "multi30k";
+  return holds(dir) ? dir : dir / "multi30k";
 }
 
 ParallelCorpus read_multi30k(const fs::path& dir, const std::string& split, const std::string& src,

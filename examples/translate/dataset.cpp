@@ -1,7 +1,6 @@
 #include "examples/translate/dataset.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "core/error.h"
 #include "data/bucketing.h"
@@ -89,16 +88,6 @@ std::vector<std::vector<int64_t>> epoch_batches(const Pairs& pairs, int64_t max_
     trg_len[i] = static_cast<int64_t>(pairs.trg[i].size()) + 1;
   }
   return ag::data::bucket_batches(src_len, trg_len, max_tokens, 0, seed, epoch);
-}
-
-std::string corpus_dir(const std::string& data_dir, const std::string& lang) {
-  namespace fs = std::filesystem;
-  if (!data_dir.empty()) {
-    const fs::path d(data_dir);
-    if (fs::exists(d / ("train.lc.norm.tok." + lang)) || fs::exists(d / ("train.lc.norm.tok." + lang + ".gz")))
-      return d.string();
-  }
-  return ag::data::find_multi30k(data_dir).string();
 }
 
 }  // namespace translate

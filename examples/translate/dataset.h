@@ -47,8 +47,4 @@ Batch make_batch(const Pairs& pairs, const std::vector<int64_t>& rows);
 /// bucket_batches over the pairs (source length, target length + 1) for one epoch.
 std::vector<std::vector<int64_t>> epoch_batches(const Pairs& pairs, int64_t max_tokens, uint64_t seed, int64_t epoch);
 
-/// The folder with the corpus files: `data_dir` itself when it holds train.lc.norm.tok.<lang> or
-/// its .gz, else find_multi30k(data_dir).
-std::string corpus_dir(const std::string& data_dir, const std::string& lang);
-
 }  // namespace translate

@@ -28,9 +28,11 @@ int run_eval(const std::string& checkpoint, const std::string& data, const std::
              const std::string& src_file, const std::string& ref_file, const std::string& output, int64_t batch) {
   const translate::LoadedModel m = translate::load_model(checkpoint);
   ag::check(src_file.empty() == ref_file.empty(), "translate eval: give both --src-file and --ref-file, or neither");
+  const std::string data_flag = ag::data::data_flag_for_run(data, m.data_dir);
   const ag::data::ParallelCorpus corpus =
-      src_file.empty() ? ag::data::read_multi30k(translate::corpus_dir(ag::data::data_flag_for_run(data, m.data_dir), m.src_lang), split, m.src_lang, m.trg_lang)
-                       : ag::data::read_parallel(src_file, ref_file);
+      src_file.empty()
+          ? ag::data::read_multi30k(ag::data::find_multi30k(data_flag, m.src_lang), split, m.src_lang, m.trg_lang)
+          : ag::data::read_parallel(src_file, ref_file);
   const translate::Evaluation e =
       translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, corpus, beam, batch, /*show_progress=*/true);
   if (!output.empty()) {

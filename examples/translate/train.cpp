@@ -154,7 +154,7 @@ TrainResult train(const TrainOptions& given) {
   // Data: train and val, vocabularies of the training split. A resumed run reads the corpus it started
   // on, unless --data names another copy of it.
   if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
-  const std::string dir = std::filesystem::absolute(corpus_dir(o.data_dir, o.src_lang)).string();
+  const std::string dir = std::filesystem::absolute(ag::data::find_multi30k(o.data_dir, o.src_lang)).string();
   const ag::data::ParallelCorpus train_corpus = ag::data::read_multi30k(dir, "train", o.src_lang, o.trg_lang);
   const ag::data::ParallelCorpus val_corpus =
       first(ag::data::read_multi30k(dir, "val", o.src_lang, o.trg_lang), o.val_limit);
