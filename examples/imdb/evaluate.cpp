@@ -11,6 +11,7 @@ namespace imdb {
 
 Evaluation evaluate(Classifier& model, const Examples& examples, std::vector<int64_t> indices, int64_t batch_size,
                     bool show_progress, std::vector<float>* probabilities) {
+  ag::check(batch_size > 0, "evaluate: batch size {} is not positive", batch_size);
   if (indices.empty()) {
     indices.resize(examples.size());
     std::iota(indices.begin(), indices.end(), 0);

@@ -131,14 +131,14 @@ int main(int argc, char** argv) {
   CLI::App* eval = app.add_subcommand("eval", "loss, accuracy and confusion matrix on the test split");
   eval->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
   eval->add_option("--data", data, "folder with aclImdb/ or aclImdb_v1.tar.gz (default: the one the run trained on)");
-  eval->add_option("--batch", batch, "batch size")->capture_default_str();
-  eval->add_option("--threads", threads, "threads (default: all cores)");
+  eval->add_option("--batch", batch, "batch size")->capture_default_str()->check(CLI::Range(1, 1000000));
+  eval->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
   eval->add_option("--predictions", predictions, "also write the test inputs and probabilities here (HDF5)");
   CLI::App* predict = app.add_subcommand("predict", "P(positive) for each text (arguments, or lines on stdin)");
   predict->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
   predict->add_option("texts", texts, "texts to classify");
   predict->add_option("--explain", explain, "write an HTML page shading each word by its attention weight");
-  predict->add_option("--threads", threads, "threads (default: all cores)");
+  predict->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
 
   CLI11_PARSE(app, argc, argv);
   try {

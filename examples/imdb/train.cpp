@@ -50,6 +50,21 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   return o;
 }
 
+// Bad numbers end the run before it starts, each named by its option.
+void check_options(const TrainOptions& o) {
+  ag::check(o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
+  ag::check(o.weight_decay >= 0, "--weight-decay {} is negative", o.weight_decay);
+  ag::check(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
+  ag::check(o.batch > 0, "--batch {} is not a positive batch size", o.batch);
+  ag::check(o.model.maxlen > 0, "--maxlen {} is not a positive length", o.model.maxlen);
+  ag::check(o.clip >= 0, "--clip {} is negative (0 turns clipping off)", o.clip);
+  ag::check(o.threads >= 0, "--threads {} is negative", o.threads);
+  ag::check(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
+  ag::check(o.val_fraction > 0 && o.val_fraction < 1,
+            "--val-fraction {} is not in (0, 1): the best epoch is chosen on the validation reviews", o.val_fraction);
+  ag::check(o.per_class >= 0, "--per-class {} is negative (0: every review)", o.per_class);
+}
+
 std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Classifier& model) {
   if (o.optimizer == "adam")
     return std::make_unique<ag::optim::Adam>(
@@ -130,6 +145,7 @@ TrainResult train(const TrainOptions& given) {
     std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
                 static_cast<long long>(resume->data->position));
   }
+  check_options(o);
   if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::check_new_run(o.out_dir, o.overwrite);
   if (o.threads > 0) ag::set_num_threads(o.threads);
   ag::manual_seed(o.seed);

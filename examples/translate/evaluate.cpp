@@ -79,6 +79,7 @@ std::vector<std::vector<std::string>> translate_sentences(Seq2Seq& model, const 
                                                           const ag::data::Vocab& trg_vocab,
                                                           const std::vector<std::vector<std::string>>& sources,
                                                           int64_t beam, int64_t batch, bool show_progress) {
+  ag::check(batch > 0, "translate_sentences: batch size {} is not positive", batch);
   const int64_t n = static_cast<int64_t>(sources.size());
   const int64_t limit = model.config().arch == "transformer" ? model.config().max_len : 100000;
   std::vector<std::vector<int64_t>> ids(n);

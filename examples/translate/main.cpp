@@ -140,18 +140,18 @@ int main(int argc, char** argv) {
   eval->add_option("--checkpoint", checkpoint, "a checkpoint written by translate train")->required();
   eval->add_option("--data", data, "folder with the corpus (default: the one the run trained on)");
   eval->add_option("--split", split, "val, test_2016_flickr, ...")->capture_default_str();
-  eval->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
+  eval->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 1000000));
   eval->add_option("--src-file", src_file, "tokenised source sentences, one per line");
   eval->add_option("--ref-file", ref_file, "tokenised references, line-aligned with --src-file");
   eval->add_option("--output", output, "write the hypotheses here, one per line");
-  eval->add_option("--batch", batch, "sentences per decoding batch")->capture_default_str();
-  eval->add_option("--threads", threads, "threads (default: all cores)");
+  eval->add_option("--batch", batch, "sentences per decoding batch")->capture_default_str()->check(CLI::Range(1, 1000000));
+  eval->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
   CLI::App* predict = app.add_subcommand("predict", "translate raw sentences (arguments, or lines on stdin)");
   predict->add_option("--checkpoint", checkpoint, "a checkpoint written by translate train")->required();
   predict->add_option("texts", texts, "sentences to translate");
-  predict->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
+  predict->add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 1000000));
   predict->add_option("--attention-svg", svg, "write the first sentence's attention heatmap (SVG)");
-  predict->add_option("--threads", threads, "threads (default: all cores)");
+  predict->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
 
   std::vector<std::string> to_average;
   std::string average_out;
@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   compare->add_option("a", compare_a, "system A's hypotheses, one tokenised sentence per line")->required();
   compare->add_option("b", compare_b, "system B's hypotheses of the same sentences")->required();
   compare->add_option("--ref-file", ref_file, "the references, line-aligned with both (plain or .gz)")->required();
-  compare->add_option("--samples", samples, "bootstrap resamples")->capture_default_str();
+  compare->add_option("--samples", samples, "bootstrap resamples")->capture_default_str()->check(CLI::Range(1, 1000000));
   compare->add_option("--seed", compare_seed, "seed of the resampling")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);

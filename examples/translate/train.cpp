@@ -60,6 +60,24 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   return o;
 }
 
+// Bad numbers end the run before it starts, each named by its option (0 means "the recipe's" where
+// TrainOptions says so, and is resolved before this).
+void check_options(const TrainOptions& o) {
+  ag::check(o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
+  ag::check(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
+  ag::check(o.max_tokens > 0, "--max-tokens {} is not a positive token count", o.max_tokens);
+  ag::check(o.warmup >= 0, "--warmup {} is negative", o.warmup);
+  ag::check(o.label_smoothing >= 0 && o.label_smoothing < 1, "--label-smoothing {} is not in [0, 1)",
+            o.label_smoothing);
+  ag::check(o.clip >= 0, "--clip {} is negative (0 turns clipping off)", o.clip);
+  ag::check(o.min_freq >= 1, "--min-freq {} is below 1", o.min_freq);
+  ag::check(o.threads >= 0, "--threads {} is negative", o.threads);
+  ag::check(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
+  ag::check(o.keep_epochs >= 0, "--keep-epochs {} is negative", o.keep_epochs);
+  ag::check(o.val_limit >= 0, "--val-limit {} is negative (0: all)", o.val_limit);
+  ag::check(o.max_steps >= -1, "--max-steps {} is below -1 (-1: every epoch)", o.max_steps);
+}
+
 ag::data::ParallelCorpus first(ag::data::ParallelCorpus c, int64_t n) {
   if (n > 0 && c.size() > n) c.source.resize(n), c.target.resize(n);
   return c;
@@ -143,10 +161,10 @@ TrainResult train(const TrainOptions& given) {
   ag::check(!resume || !o.tie_output || *o.tie_output == config.tie_output,
             "--resume {}: the run's output layer is {}; --{}tie-output cannot change it",
             o.resume_dir, config.tie_output ? "tied" : "untied", config.tie_output ? "no-" : "");
-  if (o.lr <= 0) o.lr = 1e-3;
-  if (o.epochs <= 0) o.epochs = transformer ? 16 : 10;
+  if (o.lr == 0) o.lr = 1e-3;
+  if (o.epochs == 0) o.epochs = transformer ? 16 : 10;
   if (o.max_tokens == 0) o.max_tokens = transformer ? 2048 : 4096;
-  ag::check(o.max_tokens > 0, "--max-tokens {} is not a positive token count", o.max_tokens);
+  check_options(o);
   if (o.schedule.empty()) o.schedule = transformer ? "linear" : "constant";
   ag::check(o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
             "--schedule {} is not inverse-sqrt, linear or constant", o.schedule);

@@ -75,5 +75,6 @@ expect_error "$work/none" "the only folder looked in" -- "$imdb" train --data "$
 expect_error nothing.h5 -- "$imdb" eval --checkpoint nothing.h5 --data data
 echo "not hdf5" > bad.h5
 expect_error bad.h5 -- "$imdb" predict --checkpoint bad.h5 "good"
+expect_error "--batch 0" -- "$imdb" train --data data --batch 0 --out run-batch0
 expect_error adamw sgd -- "$imdb" train --data data "${tiny[@]}" --optimizer sgd --out run-sgd
 echo "imdb CLI: all checks passed"

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "data/imdb.h"
 #include "data/tokenizer.h"
 #include "examples/imdb/dataset.h"
+#include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
 #include "nn/serialize.h"
@@ -101,6 +103,38 @@ TEST(ImdbExample, ResumeRefusesDataOfAnotherSize) {
   rest.resume_dir = (tmp.path / "run").string();
   expect_mentions(error_of([&] { imdb::train(rest); }),
                   {"--resume", "32 reviews", (tmp.path / "data").string(), (tmp.path / "other").string(), "has 24"});
+}
+
+// Each bad number stops the run before it starts, with the option's name and value.
+TEST(ImdbExample, BadOptionsAreErrorsNamingTheOption) {
+  TempDir tmp;
+  const fs::path data = make_tiny_dataset(tmp.path / "data", 8);
+  const std::vector<std::pair<std::function<void(imdb::TrainOptions&)>, std::string>> cases = {
+      {[](auto& o) { o.lr = 0; }, "--lr 0"},
+      {[](auto& o) { o.weight_decay = -1; }, "--weight-decay -1"},
+      {[](auto& o) { o.epochs = 0; }, "--epochs 0"},
+      {[](auto& o) { o.batch = 0; }, "--batch 0"},
+      {[](auto& o) { o.model.maxlen = 0; }, "--maxlen 0"},
+      {[](auto& o) { o.clip = -1; }, "--clip -1"},
+      {[](auto& o) { o.threads = -1; }, "--threads -1"},
+      {[](auto& o) { o.save_every = -1; }, "--save-every -1"},
+      {[](auto& o) { o.val_fraction = 0; }, "--val-fraction 0"},
+      {[](auto& o) { o.val_fraction = 1; }, "--val-fraction 1"},
+      {[](auto& o) { o.per_class = -1; }, "--per-class -1"},
+  };
+  for (const auto& [spoil, message] : cases) {
+    imdb::TrainOptions o = tiny_options(data, tmp.path / "bad");
+    spoil(o);
+    expect_mentions(error_of([&] { imdb::train(o); }), {message});
+    EXPECT_FALSE(fs::exists(tmp.path / "bad" / "last.h5")) << message;
+  }
+  imdb::ModelConfig config;
+  config.vocab_size = 12, config.maxlen = 8, config.embed_dim = 4, config.hidden = 3;
+  imdb::Classifier model(config);
+  imdb::Examples one;
+  one.ids.push_back({3, 4});
+  one.labels.push_back(1);
+  expect_mentions(error_of([&] { imdb::evaluate(model, one, {}, 0); }), {"batch size 0"});
 }
 
 TEST(ImdbExample, ExplainPageShowsEveryWordWithTheModelsOwnAttentionWeights) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -239,6 +240,39 @@ TEST(TranslateTrain, MaxTokensDefaultsToEachArchitecturesRecipe) {
   translate::TrainOptions o = tiny_transformer(data, tmp.path / "bad");
   o.max_tokens = -1;
   expect_mentions(error_of([&] { translate::train(o); }), {"--max-tokens -1"});
+}
+
+// Each bad number stops the run before it starts, with the option's name and value.
+TEST(TranslateTrain, BadOptionsAreErrorsNamingTheOption) {
+  TempDir tmp;
+  const fs::path data = make_reverse_corpus(tmp.path / "data", 20);
+  const std::vector<std::pair<std::function<void(translate::TrainOptions&)>, std::string>> cases = {
+      {[](auto& o) { o.lr = -1; }, "--lr -1"},
+      {[](auto& o) { o.epochs = -2; }, "--epochs -2"},
+      {[](auto& o) { o.warmup = -1; }, "--warmup -1"},
+      {[](auto& o) { o.label_smoothing = 1; }, "--label-smoothing 1"},
+      {[](auto& o) { o.clip = -0.5; }, "--clip -0.5"},
+      {[](auto& o) { o.min_freq = 0; }, "--min-freq 0"},
+      {[](auto& o) { o.threads = -1; }, "--threads -1"},
+      {[](auto& o) { o.save_every = -3; }, "--save-every -3"},
+      {[](auto& o) { o.keep_epochs = -1; }, "--keep-epochs -1"},
+      {[](auto& o) { o.val_limit = -1; }, "--val-limit -1"},
+      {[](auto& o) { o.max_steps = -2; }, "--max-steps -2"},
+  };
+  for (const auto& [spoil, message] : cases) {
+    translate::TrainOptions o = tiny_transformer(data, tmp.path / "bad");
+    spoil(o);
+    expect_mentions(error_of([&] { translate::train(o); }), {message});
+    EXPECT_FALSE(fs::exists(tmp.path / "bad" / "last.h5")) << message;
+  }
+  ag::manual_seed(1);
+  translate::TranslationConfig config;
+  config.src_vocab = config.trg_vocab = 8;
+  config.d_model = 16, config.heads = 2, config.feed_forward = 32, config.encoder_layers = config.decoder_layers = 1;
+  const std::shared_ptr<translate::Seq2Seq> model = translate::make_model(config);
+  const ag::data::Vocab vocab = ag::data::Vocab::from_tokens({"<unk>", "<pad>", "<sos>", "<eos>", "ant"}, "<unk>");
+  expect_mentions(error_of([&] { translate::translate_sentences(*model, vocab, vocab, {{"ant"}}, 1, 0); }),
+                  {"batch size 0"});
 }
 
 // The transformer's recipe ties the output layer to the target embedding; the rnn's does not (its
