@@ -130,25 +130,31 @@ std::vector<std::string> tokenize_sentence(std::string_view text, std::string_vi
   return tokens;
 }
 
+size_t utf8_char_length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  // How many continuation bytes follow, and the allowed range of the first one (this excludes
+  // overlong forms, UTF-16 surrogates and code points above U+10FFFF).
+  size_t extra = 0;
+  unsigned char low = 0x80, high = 0xBF;
+  if (c < 0x80) extra = 0;
+  else if (c >= 0xC2 && c <= 0xDF) extra = 1;
+  else if (c >= 0xE0 && c <= 0xEF) extra = 2, low = c == 0xE0 ? 0xA0 : 0x80, high = c == 0xED ? 0x9F : 0xBF;
+  else if (c >= 0xF0 && c <= 0xF4) extra = 3, low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF;
+  else return 0;
+  if (i + extra >= text.size() && extra > 0) return 0;
+  for (size_t k = 1; k <= extra; ++k) {
+    const unsigned char b = byte(i + k);
+    if (k == 1 ? (b < low || b > high) : (b < 0x80 || b > 0xBF)) return 0;
+  }
+  return 1 + extra;
+}
+
 bool valid_utf8(std::string_view text) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   for (size_t i = 0; i < text.size();) {
-    const unsigned char c = byte(i);
-    // How many continuation bytes follow, and the allowed range of the first one (this excludes
-    // overlong forms, UTF-16 surrogates and code points above U+10FFFF).
-    int extra = 0;
-    unsigned char low = 0x80, high = 0xBF;
-    if (c < 0x80) extra = 0;
-    else if (c >= 0xC2 && c <= 0xDF) extra = 1;
-    else if (c >= 0xE0 && c <= 0xEF) extra = 2, low = c == 0xE0 ? 0xA0 : 0x80, high = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) extra = 3, low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF;
-    else return false;
-    if (i + extra >= text.size() && extra > 0) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char b = byte(i + k);
-      if (k == 1 ? (b < low || b > high) : (b < 0x80 || b > 0xBF)) return false;
-    }
-    i += 1 + extra;
+    const size_t n = utf8_char_length(text, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }

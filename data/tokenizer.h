@@ -18,6 +18,10 @@ std::vector<std::string> tokenize_review(std::string_view text);
 /// inside a word starts a clitic: "&apos;s" in English, "&apos;" "s" in other languages (as Moses).
 std::vector<std::string> tokenize_sentence(std::string_view text, std::string_view language = "en");
 
+/// The length in bytes (1-4) of the well-formed UTF-8 character at text[i], or 0 when the bytes
+/// there are not one (a stray continuation byte, an overlong form, a surrogate, a truncated end).
+size_t utf8_char_length(std::string_view text, size_t i);
+
 /// True when `text` is well-formed UTF-8.
 bool valid_utf8(std::string_view text);
 
