@@ -31,11 +31,12 @@ struct Loaded {
 
 Loaded load_model(const std::string& path) {
   const ag::nn::Checkpoint c = ag::nn::load_checkpoint(path, /*training_state=*/false);
-  const auto run = nlohmann::json::parse(c.config);
+  const auto run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
+  ag::check(run.contains("model") && c.vocab.count("words") == 1,
+            "{} has no model config or vocabulary (/vocab/words); was it written by imdb train?", path);
   const auto config = imdb::ModelConfig::from_json(run.at("model").dump());
-  ag::check(c.vocab.count("words") == 1, "{} has no vocabulary (/vocab/words); was it written by imdb train?", path);
   Loaded out{std::make_unique<imdb::Classifier>(config), ag::data::Vocab::from_tokens(c.vocab.at("words"), "<unk>"),
-             run.contains("data") ? run.at("data").at("dir").get<std::string>() : ""};
+             run.contains("data") ? run.at("data").value("dir", "") : ""};
   out.model->load_state_dict(c.model);
   return out;
 }
@@ -161,6 +162,9 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const ag::Error& e) {
     std::fprintf(stderr, "imdb: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a case no check names yet: still a message, not an abort
+    std::fprintf(stderr, "imdb: unexpected error (please report it): %s\n", e.what());
     return 1;
   }
 }

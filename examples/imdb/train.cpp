@@ -136,12 +136,19 @@ TrainResult train(const TrainOptions& given) {
   if (!given.resume_dir.empty()) {
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
     resume = ag::nn::load_checkpoint(last.string());
-    const json run = json::parse(resume->config);
-    config = ModelConfig::from_json(run.at("model").dump());
-    o = options_from_json(run.at("train"), given);
+    try {
+      const json run = json::parse(resume->config);
+      config = ModelConfig::from_json(run.at("model").dump());
+      o = options_from_json(run.at("train"), given);
+      progress = run.at("progress");
+      run_data = run.value("data", json());
+    } catch (const json::exception& e) {
+      throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of imdb train ({})",
+                                  given.resume_dir, last.string(), e.what()));
+    }
     o.out_dir = given.resume_dir;
-    progress = run.at("progress");
-    run_data = run.value("data", json());
+    ag::check(resume->optimizer && resume->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
+              given.resume_dir, last.string());
     std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
                 static_cast<long long>(resume->data->position));
   }

@@ -17,7 +17,7 @@ namespace translate {
 
 LoadedModel load_model(const std::string& checkpoint) {
   const ag::nn::Checkpoint c = ag::nn::load_checkpoint(checkpoint, /*training_state=*/false);
-  const nlohmann::json run = nlohmann::json::parse(c.config);
+  const nlohmann::json run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
   ag::check(run.contains("model") && c.vocab.count("src") == 1 && c.vocab.count("trg") == 1,
             "{} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
             checkpoint);

@@ -198,5 +198,8 @@ int main(int argc, char** argv) {
   } catch (const ag::Error& e) {
     std::fprintf(stderr, "translate: %s\n", e.what());
     return 1;
+  } catch (const std::exception& e) {  // a case no check names yet: still a message, not an abort
+    std::fprintf(stderr, "translate: unexpected error (please report it): %s\n", e.what());
+    return 1;
   }
 }

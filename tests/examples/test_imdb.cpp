@@ -16,6 +16,7 @@
 #include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
+#include "nn/linear.h"
 #include "nn/serialize.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
@@ -103,6 +104,27 @@ TEST(ImdbExample, ResumeRefusesDataOfAnotherSize) {
   rest.resume_dir = (tmp.path / "run").string();
   expect_mentions(error_of([&] { imdb::train(rest); }),
                   {"--resume", "32 reviews", (tmp.path / "data").string(), (tmp.path / "other").string(), "has 24"});
+}
+
+// A checkpoint of something else, or one without training state, is an error naming the file.
+TEST(ImdbExample, ResumeRefusesCheckpointsOfOtherKinds) {
+  TempDir tmp;
+  ag::nn::Linear layer(2, 3);
+  fs::create_directories(tmp.path / "other");
+  const std::string other = (tmp.path / "other" / "last.h5").string();
+  ag::nn::save_checkpoint(other, ag::nn::make_checkpoint(layer));  // no config, no vocabulary
+  const fs::path data = make_tiny_dataset(tmp.path / "data", 16);
+  imdb::TrainOptions o = tiny_options(data, tmp.path / "ignored");
+  o.resume_dir = (tmp.path / "other").string();
+  expect_mentions(error_of([&] { imdb::train(o); }), {"--resume", other, "not a training checkpoint"});
+
+  imdb::TrainOptions first = tiny_options(data, tmp.path / "run");
+  first.epochs = 1;
+  imdb::train(first);
+  fs::create_directories(tmp.path / "copied");
+  fs::copy_file(tmp.path / "run" / "best.h5", tmp.path / "copied" / "last.h5");
+  o.resume_dir = (tmp.path / "copied").string();
+  expect_mentions(error_of([&] { imdb::train(o); }), {"--resume", "holds no training state"});
 }
 
 // Each bad number stops the run before it starts, with the option's name and value.

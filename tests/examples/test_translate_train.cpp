@@ -21,6 +21,7 @@
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
 #include "nn/hdf5.h"
+#include "nn/linear.h"
 #include "nn/serialize.h"
 #include "tests/test_util.h"
 
@@ -175,6 +176,27 @@ TEST(TranslateTrain, ResumeRefusesACorpusOfAnotherSize) {
   rest.resume_dir = (tmp.path / "run").string();
   expect_mentions(error_of([&] { translate::train(rest); }),
                   {"--resume", "60 pairs", (tmp.path / "data").string(), (tmp.path / "other").string(), "has 50"});
+}
+
+// A checkpoint of something else, or one without training state, is an error naming the file.
+TEST(TranslateTrain, ResumeAndLoadRefuseCheckpointsOfOtherKinds) {
+  TempDir tmp;
+  ag::nn::Linear layer(2, 3);
+  fs::create_directories(tmp.path / "other");
+  const std::string other = (tmp.path / "other" / "last.h5").string();
+  ag::nn::save_checkpoint(other, ag::nn::make_checkpoint(layer));  // no config, no vocabularies
+  translate::TrainOptions o = tiny_transformer(tmp.path / "data", tmp.path / "ignored");
+  o.resume_dir = (tmp.path / "other").string();
+  expect_mentions(error_of([&] { translate::train(o); }), {"--resume", other, "not a training checkpoint"});
+  expect_mentions(error_of([&] { translate::load_model(other); }), {other, "no model config"});
+
+  translate::TrainOptions first = tiny_transformer(make_reverse_corpus(tmp.path / "data", 60), tmp.path / "run");
+  first.max_steps = 1;  // then validates, writing best.h5
+  translate::train(first);
+  fs::create_directories(tmp.path / "copied");
+  fs::copy_file(tmp.path / "run" / "best.h5", tmp.path / "copied" / "last.h5");
+  o.resume_dir = (tmp.path / "copied").string();
+  expect_mentions(error_of([&] { translate::train(o); }), {"--resume", "holds no training state"});
 }
 
 // translate average: the mean of one run's checkpoints loads and translates like any checkpoint;
