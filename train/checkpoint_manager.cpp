@@ -1,5 +1,7 @@
 #include "train/checkpoint_manager.h"
 
+#include <regex>
+
 #include "core/error.h"
 
 namespace ag::train {
@@ -23,8 +25,15 @@ bool holds_run(const std::filesystem::path& dir) {
 
 }  // namespace
 
-void CheckpointManager::check_new_run(const std::filesystem::path& run_dir, bool overwrite) {
-  if (overwrite) return;
+void CheckpointManager::start_new_run(const std::filesystem::path& run_dir, bool overwrite) {
+  if (overwrite) {
+    const std::regex epoch_file(R"(epoch\d+\.h5)");
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(run_dir, ec))
+      if (std::regex_match(entry.path().filename().string(), epoch_file))
+        std::filesystem::remove(entry.path(), ec);
+    return;
+  }
   for (const char* name : kRunFiles) {
     std::error_code ec;
     const std::filesystem::path file = run_dir / name;

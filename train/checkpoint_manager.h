@@ -15,8 +15,9 @@ class CheckpointManager {
   explicit CheckpointManager(std::filesystem::path run_dir);
   /// For a run that starts from scratch in `run_dir`: raises ag::Error naming the file if the folder
   /// already holds another run's last.h5 or best.h5, unless `overwrite` (starting a run must not
-  /// destroy another's checkpoints by accident).
-  static void check_new_run(const std::filesystem::path& run_dir, bool overwrite);
+  /// destroy another's checkpoints by accident). With `overwrite`, removes the old run's
+  /// epoch<E>.h5, which the new run would otherwise mix with its own.
+  static void start_new_run(const std::filesystem::path& run_dir, bool overwrite);
   /// `base` where it holds no run's last.h5 or best.h5, else the first of base-2, base-3, ... that
   /// holds none: where a program's default --out puts a new run when it is run again.
   static std::filesystem::path first_free_run_dir(const std::filesystem::path& base);

@@ -153,7 +153,7 @@ TrainResult train(const TrainOptions& given) {
                 static_cast<long long>(resume->data->position));
   }
   check_options(o);
-  if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::check_new_run(o.out_dir, o.overwrite);
+  if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   if (o.threads > 0) ag::set_num_threads(o.threads);
   ag::manual_seed(o.seed);
 

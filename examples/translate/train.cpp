@@ -156,7 +156,7 @@ TrainResult train(const TrainOptions& given) {
     std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
                 static_cast<long long>(resume->data->position));
   }
-  if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::check_new_run(o.out_dir, o.overwrite);
+  if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   if (o.threads > 0) ag::set_num_threads(o.threads);
   ag::manual_seed(o.seed);
   const bool transformer = config.arch == "transformer";

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "nn/linear.h"
 #include "nn/serialize.h"
@@ -33,18 +34,26 @@ TEST(CheckpointManager, BestIsWrittenOnlyWhenTheMetricImproves) {
 
 TEST(CheckpointManager, ANewRunRefusesAFolderThatHoldsAnotherRun) {
   TempDir tmp;
-  ag::train::CheckpointManager::check_new_run(tmp.path / "absent", false);  // a new folder is fine
+  ag::train::CheckpointManager::start_new_run(tmp.path / "absent", false);  // a new folder is fine
   ag::nn::Linear layer(2, 3);
   for (const char* name : {"last.h5", "best.h5"}) {
     SCOPED_TRACE(name);
     const fs::path dir = tmp.path / name;
-    ag::train::CheckpointManager::check_new_run(dir, false);
+    ag::train::CheckpointManager::start_new_run(dir, false);
     fs::create_directories(dir);
     ag::nn::save_checkpoint((dir / name).string(), ag::nn::make_checkpoint(layer));
-    expect_mentions(error_of([&] { ag::train::CheckpointManager::check_new_run(dir, false); }),
+    expect_mentions(error_of([&] { ag::train::CheckpointManager::start_new_run(dir, false); }),
                     {(dir / name).string(), "--resume", "--overwrite", "--out"});
-    ag::train::CheckpointManager::check_new_run(dir, true);  // --overwrite: the user said so
+    ag::train::CheckpointManager::start_new_run(dir, true);  // --overwrite: the user said so
   }
+  // --overwrite clears the old run's per-epoch models, so they cannot be averaged with the new run's.
+  const fs::path dir = tmp.path / "last.h5";
+  for (const char* name : {"epoch3.h5", "epoch12.h5", "epoch.h5", "notes.txt"}) std::ofstream(dir / name) << "x";
+  ag::train::CheckpointManager::start_new_run(dir, true);
+  EXPECT_FALSE(fs::exists(dir / "epoch3.h5"));
+  EXPECT_FALSE(fs::exists(dir / "epoch12.h5"));
+  EXPECT_TRUE(fs::exists(dir / "epoch.h5") && fs::exists(dir / "notes.txt") && fs::exists(dir / "last.h5"))
+      << "only epoch<E>.h5 goes";
 }
 
 TEST(CheckpointManager, FirstFreeRunDirNumbersPastFoldersThatHoldARun) {
