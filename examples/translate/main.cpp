@@ -33,6 +33,7 @@ int run_eval(const std::string& checkpoint, const std::string& data, const std::
       src_file.empty()
           ? ag::data::read_multi30k(ag::data::find_multi30k(data_flag, m.src_lang), split, m.src_lang, m.trg_lang)
           : ag::data::read_parallel(src_file, ref_file);
+  ag::check(output.empty() || std::ofstream(output).good(), "cannot write {}", output);  // before, not after, decoding
   const translate::Evaluation e =
       translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, corpus, beam, batch, /*show_progress=*/true);
   if (!output.empty()) {
@@ -55,7 +56,7 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, i
   if (!svg.empty() && !out.empty()) {
     std::ofstream f(svg);
     f << translate::attention_svg(out.front());
-    ag::check(f.good(), "translate: cannot write {}", svg);
+    ag::check(f.good(), "cannot write {}", svg);
     std::fprintf(stderr, "wrote the attention of the first sentence to %s\n", svg.c_str());
   }
   return 0;

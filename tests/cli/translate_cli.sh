@@ -96,6 +96,7 @@ mkdir other && (cd other && write_split train 300 4 && write_split val 20 5)
 expect_error --resume "400 pairs" "$work/data" "$work/other" "has 300" -- \
   "$translate" train --resume run-rnn --data other --epochs 4 --threads 1
 expect_error "run-rnn/last.h5" --resume --overwrite -- "$translate" train --data data --arch rnn --out run-rnn
+expect_error /nonexistent/hyps.txt -- "$translate" eval --checkpoint run-rnn/best.h5 --data data --output /nonexistent/hyps.txt
 expect_error "--lr -1" -- "$translate" train --data data --lr -1 --out run-lr
 expect_error "train.lc.norm.tok.fr" -- "$translate" train --data data --src fr --out run-fr
 expect_error empty -- "$translate" train --data "$work/empty" --src de --trg en --out run-none
