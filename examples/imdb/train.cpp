@@ -166,10 +166,12 @@ TrainResult train(const TrainOptions& given) {
                                        : build_vocab(train_split.words, config.vocab_size);
   config.vocab_size = vocab.size();
   const Examples examples = encode_all(train_split.words, train_split.labels, vocab);
-  ag::check(run_data.is_null() || run_data.at("train_reviews").get<int64_t>() == examples.size(),
-            "--resume {}: the run trained on {} reviews from {}, but {} has {}; pass --data with the run's data",
-            o.resume_dir, run_data.is_null() ? 0 : run_data.at("train_reviews").get<int64_t>(),
-            run_data.is_null() ? "" : run_data.at("dir").get<std::string>(), o.data_dir, examples.size());
+  if (!run_data.is_null()) {
+    const int64_t run_reviews = run_data.at("train_reviews");
+    ag::check(run_reviews == examples.size(),
+              "--resume {}: the run trained on {} reviews from {}, but {} has {}; pass --data with the run's data",
+              o.resume_dir, run_reviews, run_data.at("dir").get<std::string>(), o.data_dir, examples.size());
+  }
   const auto [train_idx, val_idx] = ag::data::split_validation(examples.size(), o.val_fraction, o.seed);
   ag::check(static_cast<int64_t>(train_idx.size()) >= o.batch, "{} training reviews is fewer than one batch of {}",
             train_idx.size(), o.batch);

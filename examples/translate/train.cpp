@@ -197,10 +197,12 @@ TrainResult train(const TrainOptions& given) {
               static_cast<long long>(val_pairs.size()), static_cast<long long>(src_vocab.size()),
               static_cast<long long>(trg_vocab.size()), static_cast<long long>(o.min_freq));
   ag::check(train_pairs.size() > 0 && val_pairs.size() > 0, "no training or validation pairs in {}", dir);
-  ag::check(run_data.is_null() || run_data.at("train_pairs").get<int64_t>() == train_pairs.size(),
-            "--resume {}: the run trained on {} pairs from {}, but {} has {}; pass --data with the run's corpus",
-            o.resume_dir, run_data.is_null() ? 0 : run_data.at("train_pairs").get<int64_t>(),
-            run_data.is_null() ? "" : run_data.at("dir").get<std::string>(), dir, train_pairs.size());
+  if (!run_data.is_null()) {
+    const int64_t run_pairs = run_data.at("train_pairs");
+    ag::check(run_pairs == train_pairs.size(),
+              "--resume {}: the run trained on {} pairs from {}, but {} has {}; pass --data with the run's corpus",
+              o.resume_dir, run_pairs, run_data.at("dir").get<std::string>(), dir, train_pairs.size());
+  }
 
   std::shared_ptr<Seq2Seq> model = make_model(config);
   auto optimizer = transformer ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
