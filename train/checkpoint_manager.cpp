@@ -1,5 +1,6 @@
 #include "train/checkpoint_manager.h"
 
+#include <cstdio>
 #include <regex>
 
 #include "core/error.h"
@@ -47,6 +48,7 @@ void CheckpointManager::start_new_run(const std::filesystem::path& run_dir, bool
 std::filesystem::path CheckpointManager::first_free_run_dir(const std::filesystem::path& base) {
   std::filesystem::path dir = base;
   for (int n = 2; holds_run(dir); ++n) dir = base.string() + "-" + std::to_string(n);
+  if (dir != base) std::printf("%s holds a run; this one goes to %s\n", base.c_str(), dir.c_str());
   return dir;
 }
 

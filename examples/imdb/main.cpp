@@ -146,12 +146,9 @@ int main(int argc, char** argv) {
     if (threads > 0) ag::set_num_threads(threads);
     if (*eval) return run_eval(checkpoint, data, batch, predictions);
     if (*predict) return run_predict(checkpoint, texts, explain);
-    if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite) {
-      // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
-      const std::string free = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
-      if (free != o.out_dir) std::printf("%s holds a run; this one goes to %s\n", o.out_dir.c_str(), free.c_str());
-      o.out_dir = free;
-    }
+    // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
+    if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
+      o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
     const imdb::TrainResult r = imdb::train(o);
     if (!o.export_batches.empty()) return 0;
     std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val accuracy %.2f%% (epoch %lld)%s\n",

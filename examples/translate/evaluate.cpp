@@ -31,7 +31,7 @@ LoadedModel load_model(const std::string& checkpoint) {
     out.src_lang = run.at("languages").at("src");
     out.trg_lang = run.at("languages").at("trg");
   }
-  if (run.contains("data")) out.data_dir = run.at("data").at("dir");
+  if (run.contains("data")) out.data_dir = run.at("data").value("dir", "");
   return out;
 }
 

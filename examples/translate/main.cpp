@@ -184,12 +184,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (tie_output || no_tie_output) o.tie_output = tie_output;  // neither: the architecture's recipe
-    if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite) {
-      // The default --out never lands on an earlier run: runs/translate, then runs/translate-2, ...
-      const std::string free = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
-      if (free != o.out_dir) std::printf("%s holds a run; this one goes to %s\n", o.out_dir.c_str(), free.c_str());
-      o.out_dir = free;
-    }
+    // The default --out never lands on an earlier run: runs/translate, then runs/translate-2, ...
+    if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
+      o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
     const translate::TrainResult r = translate::train(o);
     if (!o.export_batches.empty()) return 0;
     std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",
