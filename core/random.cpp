@@ -6,13 +6,13 @@
 
 namespace ag {
 
-std::array<uint32_t, 4> Generator::philox(uint64_t counter, uint64_t key) {
+std::array<uint32_t, 4> Generator::philox4x32(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {
   // Ten rounds of: two 32x32->64 multiplies whose high halves are mixed with the other words and
   // the key; the key is bumped by the Weyl constants between rounds.
   constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+  auto [c0, c1, c2, c3] = counter;
+  auto [k0, k1] = key;
   for (int round = 0; round < 10; ++round) {
     const uint64_t p0 = static_cast<uint64_t>(kMul0) * c0;
     const uint64_t p1 = static_cast<uint64_t>(kMul1) * c2;
@@ -26,6 +26,12 @@ std::array<uint32_t, 4> Generator::philox(uint64_t counter, uint64_t key) {
     k1 += kWeyl1;
   }
   return {c0, c1, c2, c3};
+}
+
+std::array<uint32_t, 4> Generator::philox(uint64_t counter, uint64_t key) {
+  const auto lo = [](uint64_t v) { return static_cast<uint32_t>(v); };
+  const auto hi = [](uint64_t v) { return static_cast<uint32_t>(v >> 32); };
+  return philox4x32({lo(counter), hi(counter), 0, 0}, {lo(key), hi(key)});
 }
 
 void Generator::fill_uniform(float* out, int64_t n, float low, float high) {

@@ -40,8 +40,10 @@ class Generator {
   uint64_t next_below(uint64_t n);
 
   /// The Philox4x32-10 block function (Salmon et al., SC'11): 4 random words for a 64-bit counter
-  /// under a 64-bit key.
+  /// under a 64-bit key (philox4x32 with counter {lo, hi, 0, 0} and key {lo, hi}).
   static std::array<uint32_t, 4> philox(uint64_t counter, uint64_t key);
+  /// Philox4x32-10 on its full 128-bit counter and 64-bit key, word 0 the lowest (Random123's layout).
+  static std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
 
  private:
   uint64_t seed_;

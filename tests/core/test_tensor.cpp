@@ -1,7 +1,5 @@
-// Tensor handles, creation, element access, printing, IntTensor and the generator.
+// Tensor handles, creation, element access, printing and IntTensor.
 #include <gtest/gtest.h>
-
-#include <cmath>
 
 #include "core/core.h"
 
@@ -102,48 +100,6 @@ TEST(IntTensor, Basics) {
   EXPECT_EQ(ag::IntTensor::full({2}, 7).to_vector(), (std::vector<int64_t>{7, 7}));
   EXPECT_THROW(ag::IntTensor({1, 2, 3}, {2}), ag::Error);
   EXPECT_EQ(fmt::format("{}", ag::IntTensor({1, 2}, {2})), "IntTensor([1, 2], shape=(2))");
-}
-
-TEST(Generator, SameSeedSameNumbersAndStateRoundTrip) {
-  ag::Generator a(42), b(42), c(43);
-  Tensor x = ag::randn({1000}, a), y = ag::randn({1000}, b), z = ag::randn({1000}, c);
-  EXPECT_EQ(x.to_vector(), y.to_vector());
-  EXPECT_NE(x.to_vector(), z.to_vector());
-  // Saving (seed, offset) and restoring it replays the stream.
-  const uint64_t seed = a.seed(), offset = a.offset();
-  Tensor next = ag::rand({10}, a);
-  ag::Generator restored;
-  restored.set_state(seed, offset);
-  EXPECT_EQ(ag::rand({10}, restored).to_vector(), next.to_vector());
-}
-
-TEST(Generator, Distributions) {
-  ag::Generator gen(7);
-  Tensor n = ag::randn({200000}, gen);
-  double mean = 0, sq = 0;
-  for (float v : n.to_vector()) mean += v, sq += double(v) * v;
-  mean /= n.numel();
-  const double std = std::sqrt(sq / n.numel() - mean * mean);
-  EXPECT_NEAR(mean, 0.0, 0.01);
-  EXPECT_NEAR(std, 1.0, 0.01);
-  Tensor u = ag::uniform({100000}, -2.0f, 3.0f, gen);
-  float lo = 1e9f, hi = -1e9f;
-  for (float v : u.to_vector()) lo = std::min(lo, v), hi = std::max(hi, v);
-  EXPECT_GE(lo, -2.0f);
-  EXPECT_LT(hi, 3.0f);
-  EXPECT_LT(lo, -1.99f);
-  EXPECT_GT(hi, 2.99f);
-  for (int i = 0; i < 1000; ++i) EXPECT_LT(gen.next_below(7), 7u);
-}
-
-TEST(Generator, StreamDoesNotDependOnThreadCount) {
-  ag::set_num_threads(1);
-  ag::Generator a(5);
-  Tensor one = ag::randn({100000}, a);
-  ag::set_num_threads(2);
-  ag::Generator b(5);
-  Tensor two = ag::randn({100000}, b);
-  EXPECT_EQ(one.to_vector(), two.to_vector());
 }
 
 }  // namespace
