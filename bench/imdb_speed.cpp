@@ -2,8 +2,6 @@
 // the same ones bench/torch/imdb.py times PyTorch on. Prints one JSON line.
 //
 //   imdb_speed --batches FILE [--threads N] [--warmup 5] [--steps 30]
-#include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 #include "examples/imdb/model.h"
 #include "nn/hdf5.h"
 #include "optim/adam.h"
+#include "train/command_line.h"
 
 int main(int argc, char** argv) {
   std::string path;
@@ -22,7 +21,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads")->capture_default_str();
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
   app.add_option("--steps", steps, "timed steps")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
 
   ag::set_num_threads(threads);
   ag::H5File file(path, ag::H5File::Mode::Read);

@@ -9,8 +9,6 @@
 // With --logits OUT it times nothing: it writes the eval-mode (no dropout) teacher-forced logits, the
 // label-smoothed loss and the gradient norm of the first --logit-batches batches under the weights of
 // --checkpoint (default: the file's initial model), for `bench/torch/translate.py logits`.
-#include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -24,6 +22,7 @@
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "optim/schedule.h"
+#include "train/command_line.h"
 
 namespace {
 
@@ -97,7 +96,7 @@ int main(int argc, char** argv) {
   app.add_option("--logits", logits, "write teacher-forced logits, losses and gradient norms here instead of timing");
   app.add_option("--checkpoint", checkpoint, "--logits: the weights (default: the batches file's)");
   app.add_option("--logit-batches", logit_batches, "--logits: batches to write")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
 
   try {
     ag::set_num_threads(threads);

@@ -3,8 +3,6 @@
 //   imdb train   [--data DIR] [--out RUN_DIR] [--resume RUN_DIR] [--mask] [--epochs 5] ...
 //   imdb eval    --checkpoint RUN_DIR/best.h5 [--data DIR]
 //   imdb predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--explain page.html]   (or lines on stdin)
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -19,6 +17,7 @@
 #include "nn/hdf5.h"
 #include "nn/serialize.h"
 #include "train/checkpoint_manager.h"
+#include "train/command_line.h"
 
 namespace {
 
@@ -141,7 +140,7 @@ int main(int argc, char** argv) {
   predict->add_option("--explain", explain, "write an HTML page shading each word by its attention weight");
   predict->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
   try {
     if (threads > 0) ag::set_num_threads(threads);
     if (*eval) return run_eval(checkpoint, data, batch, predictions);

@@ -6,8 +6,6 @@
 //   translate predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--beam K] [--attention-svg out.svg]   (or stdin)
 //   translate average --out avg.h5 CHECKPOINT...
 //   translate compare A.txt B.txt --ref-file REF [--samples 1000] [--seed 1]
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -21,6 +19,7 @@
 #include "examples/translate/train.h"
 #include "train/bleu_bootstrap.h"
 #include "train/checkpoint_manager.h"
+#include "train/command_line.h"
 
 namespace {
 
@@ -172,7 +171,7 @@ int main(int argc, char** argv) {
   compare->add_option("--samples", samples, "bootstrap resamples")->capture_default_str()->check(CLI::Range(1, 1000000));
   compare->add_option("--seed", compare_seed, "seed of the resampling")->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
   try {
     if (threads > 0) ag::set_num_threads(threads);
     if (*eval) return run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);

@@ -77,4 +77,10 @@ echo "not hdf5" > bad.h5
 expect_error bad.h5 -- "$imdb" predict --checkpoint bad.h5 "good"
 expect_error "--batch 0" -- "$imdb" train --data data --batch 0 --out run-batch0
 expect_error adamw sgd -- "$imdb" train --data data "${tiny[@]}" --optimizer sgd --out run-sgd
+# A wrong command line is a usage error (exit 2) that names the option; --help is no error at all.
+expect_usage_error --checkpoint required -- "$imdb" eval --data data
+expect_usage_error --threads 0 -- "$imdb" eval --checkpoint run/best.h5 --threads 0
+expect_usage_error --no-such-option -- "$imdb" train --no-such-option
+"$imdb" train --help > help.txt || fail "train --help should exit 0"
+grep -q -- --epochs help.txt || fail "train --help should list --epochs"
 echo "imdb CLI: all checks passed"

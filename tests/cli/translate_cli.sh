@@ -100,4 +100,10 @@ expect_error /nonexistent/hyps.txt -- "$translate" eval --checkpoint run-rnn/bes
 expect_error "--lr -1" -- "$translate" train --data data --lr -1 --out run-lr
 expect_error "train.lc.norm.tok.fr" -- "$translate" train --data data --src fr --out run-fr
 expect_error empty -- "$translate" train --data "$work/empty" --src de --trg en --out run-none
+# A wrong command line is a usage error (exit 2) that names the option; --help is no error at all.
+expect_usage_error --checkpoint required -- "$translate" eval --data data
+expect_usage_error --beam 0 -- "$translate" eval --checkpoint run-rnn/best.h5 --beam 0
+expect_usage_error --no-such-option -- "$translate" train --no-such-option
+"$translate" train --help > help.txt || fail "train --help should exit 0"
+grep -q -- --arch help.txt || fail "train --help should list --arch"
 echo "translate CLI: all checks passed"
