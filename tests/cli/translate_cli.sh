@@ -50,6 +50,8 @@ for arch in transformer rnn; do
     "$translate" eval --checkpoint "run-$arch/best.h5" --data data --beam $beam --output "hyp$beam.txt" \
       --threads 1 > "eval$beam.txt" 2>&1 || { cat "eval$beam.txt"; fail "$arch: eval --beam $beam exited non-zero"; }
     grep -q 'BLEU = ' "eval$beam.txt" || fail "$arch: eval --beam $beam printed no BLEU"
+    grep -q 'loss [0-9.]*, perplexity [0-9.]* over [0-9]* reference tokens' "eval$beam.txt" ||
+      fail "$arch: eval --beam $beam printed no test loss"
     [[ $(wc -l < "hyp$beam.txt") -eq 20 ]] || fail "$arch: hyp$beam.txt should have 20 lines"
   done
   "$translate" eval --checkpoint "run-$arch/best.h5" --src-file data/val.lc.norm.tok.de \
