@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 
-from side_by_side import ROOT, run_json
+from side_by_side import built_programs, ROOT, run_json
 
 
 def main():
@@ -27,9 +27,10 @@ def main():
     p.add_argument("--data", default="")
     args = p.parse_args()
 
+    imdb, speed = built_programs(args.build, "examples/imdb", "bench/imdb_speed")
     with tempfile.TemporaryDirectory() as tmp:
         batches = os.path.join(tmp, "batches.h5")
-        export = [os.path.join(args.build, "examples", "imdb"), "train", "--export-batches", batches,
+        export = [imdb, "train", "--export-batches", batches,
                   "--export-steps", str(args.warmup + args.steps), "--out", tmp]
         if args.mask:
             export.append("--mask")
@@ -39,7 +40,7 @@ def main():
         timing = ["--batches", batches, "--warmup", str(args.warmup), "--steps", str(args.steps)]
         rows = []
         for threads in (1, 2):
-            rows.append(run_json([os.path.join(args.build, "bench", "imdb_speed"), *timing, "--threads", str(threads)], threads))
+            rows.append(run_json([speed, *timing, "--threads", str(threads)], threads))
         for threads in (1, 2):
             rows.append(run_json([sys.executable, os.path.join(ROOT, "bench", "torch", "imdb.py"), *timing,
                                   "--threads", str(threads)], threads))

@@ -23,7 +23,7 @@ import tempfile
 
 import h5py
 
-from side_by_side import ROOT, run_json
+from side_by_side import built_programs, ROOT, run_json
 
 
 def main():
@@ -38,9 +38,10 @@ def main():
     p.add_argument("--data", default="")
     args = p.parse_args()
 
+    translate, speed = built_programs(args.build, "examples/translate", "bench/translate_speed")
     with tempfile.TemporaryDirectory() as tmp:
         batches = os.path.join(tmp, "batches.h5")
-        export = [os.path.join(args.build, "examples", "translate"), "train", "--arch", args.arch,
+        export = [translate, "train", "--arch", args.arch,
                   "--export-batches", batches, "--export-steps", str(args.warmup + args.steps), "--out", tmp]
         if args.data:
             export += ["--data", args.data]
@@ -56,7 +57,7 @@ def main():
         thread_counts = [int(t) for t in args.threads.split(",")]
         rows = []
         for threads in thread_counts:
-            rows.append(run_json([os.path.join(args.build, "bench", "translate_speed"), *common,
+            rows.append(run_json([speed, *common,
                                   "--threads", str(threads)], threads))
         for threads in thread_counts:
             rows.append(run_json([sys.executable, os.path.join(ROOT, "bench", "torch", "translate.py"), "speed",
