@@ -79,6 +79,25 @@ void pack_a(MatrixView a, int64_t m, int64_t i0, int64_t mc, int64_t p0, int64_t
   }
 }
 
+// Transposes the 8 x 8 matrix whose rows are the 8 registers, in place.
+void transpose_8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int q = 0; q < 8; q += 2) {  // interleave pairs of rows: t = a0 b0 a1 b1 | a4 b4 a5 b5, ...
+    t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
+    t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
+  }
+  for (int q = 0; q < 8; q += 4) {  // then pairs of pairs: u = a0 b0 c0 d0 | a4 b4 c4 d4, ...
+    u[q] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int q = 0; q < 4; ++q) {  // and the 128-bit halves of rows 0-3 with those of rows 4-7
+    r[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
+    r[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
+  }
+}
+
 // op(B)[p0 .. p0+kc, j0 .. j0+nc] -> panels of NR columns, each kc rows of NR floats (0 past column n).
 // Panels [panel_begin, panel_end) only, so threads can share the work.
 void pack_b(MatrixView b, int64_t n, int64_t j0, int64_t p0, int64_t kc, int64_t panel_begin, int64_t panel_end,
@@ -86,7 +105,18 @@ void pack_b(MatrixView b, int64_t n, int64_t j0, int64_t p0, int64_t kc, int64_t
   for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
     const int64_t j = j0 + panel * NR, cols = std::min(NR, n - j);
     float* dst = out + panel * NR * kc;
-    if (b.transposed) {  // op(B)[p, j] = stored[j, p]
+    if (b.transposed && cols == NR) {  // op(B)[p, j] = stored[j, p], 8 x 8 blocks at a time
+      int64_t p = 0;
+      for (; p + 8 <= kc; p += 8)
+        for (int64_t half = 0; half < NR; half += 8) {
+          __m256 block[8];  // rows j + half .. + 8 of the stored matrix, columns p0 + p .. + 8
+          for (int q = 0; q < 8; ++q) block[q] = _mm256_loadu_ps(b.data + (j + half + q) * b.ld + p0 + p);
+          transpose_8x8(block);
+          for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + (p + q) * NR + half, block[q]);
+        }
+      for (; p < kc; ++p)
+        for (int64_t col = 0; col < NR; ++col) dst[p * NR + col] = b.data[(j + col) * b.ld + p0 + p];
+    } else if (b.transposed) {
       for (int64_t col = 0; col < NR; ++col) {
         if (col >= cols) {
           for (int64_t p = 0; p < kc; ++p) dst[p * NR + col] = 0.0f;
