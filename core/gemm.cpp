@@ -105,26 +105,18 @@ void pack_b(MatrixView b, int64_t n, int64_t j0, int64_t p0, int64_t kc, int64_t
   for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
     const int64_t j = j0 + panel * NR, cols = std::min(NR, n - j);
     float* dst = out + panel * NR * kc;
-    if (b.transposed && cols == NR) {  // op(B)[p, j] = stored[j, p], 8 x 8 blocks at a time
-      int64_t p = 0;
-      for (; p + 8 <= kc; p += 8)
-        for (int64_t half = 0; half < NR; half += 8) {
-          __m256 block[8];  // rows j + half .. + 8 of the stored matrix, columns p0 + p .. + 8
-          for (int q = 0; q < 8; ++q) block[q] = _mm256_loadu_ps(b.data + (j + half + q) * b.ld + p0 + p);
-          transpose_8x8(block);
-          for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + (p + q) * NR + half, block[q]);
-        }
-      for (; p < kc; ++p)
-        for (int64_t col = 0; col < NR; ++col) dst[p * NR + col] = b.data[(j + col) * b.ld + p0 + p];
-    } else if (b.transposed) {
-      for (int64_t col = 0; col < NR; ++col) {
-        if (col >= cols) {
-          for (int64_t p = 0; p < kc; ++p) dst[p * NR + col] = 0.0f;
-          continue;
-        }
-        const float* src = b.data + (j + col) * b.ld + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * NR + col] = src[p];
-      }
+    if (b.transposed) {  // op(B)[p, j] = stored[j, p]
+      int64_t done = 0;  // rows p of the panel written so far
+      if (cols == NR)    // a full panel: 8 x 8 blocks at a time, transposed in registers
+        for (; done + 8 <= kc; done += 8)
+          for (int64_t half = 0; half < NR; half += 8) {
+            __m256 block[8];  // rows j + half .. + 8 of the stored matrix, columns p0 + done .. + 8
+            for (int q = 0; q < 8; ++q) block[q] = _mm256_loadu_ps(b.data + (j + half + q) * b.ld + p0 + done);
+            transpose_8x8(block);
+            for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + (done + q) * NR + half, block[q]);
+          }
+      for (int64_t col = 0; col < NR; ++col)  // the rest, float by float
+        for (int64_t p = done; p < kc; ++p) dst[p * NR + col] = col < cols ? b.data[(j + col) * b.ld + p0 + p] : 0.0f;
     } else {
       for (int64_t p = 0; p < kc; ++p) {
         const float* src = b.data + (p0 + p) * b.ld + j;
