@@ -73,6 +73,7 @@ int write_logits(const std::string& path, const std::string& batches_file, const
   out.write("/grad_norm", ag::from_data(norms, {count}));
   out.set_attr("/", "batches", count);
   out.set_attr("/", "checkpoint", checkpoint);
+  out.close();
   std::printf("wrote the logits, losses and gradient norms of %lld batches to %s\n", static_cast<long long>(count),
               path.c_str());
   return 0;

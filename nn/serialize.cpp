@@ -1,10 +1,8 @@
 #include "nn/serialize.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <set>
@@ -16,38 +14,18 @@ namespace ag::nn {
 
 namespace {
 
-// Fsyncs a file or directory so that what was written (or a rename) survives a crash.
-void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  check(fd >= 0, "cannot open '{}' to sync it", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  check(rc == 0 || directory, "cannot fsync '{}'", path);  // some file systems refuse directory fsync
-}
-
-// Writes `path + ".tmp"` with `fill`, flushes, closes and fsyncs it, then renames it over `path`.
-// On any failure the temporary file (if this call made it) is removed and `path` is untouched.
+// Builds a file in memory with `fill` and writes it to `path` atomically (H5File::close); on any
+// failure `path` is untouched.
 void write_atomically(const std::string& op, const std::string& path, const std::function<void(H5File&)>& fill) {
-  const std::string tmp = path + ".tmp";
-  bool created = false;
   try {
-    {
-      H5File file(tmp, H5File::Mode::Create);
-      created = true;
-      fill(file);
-      file.flush();
-    }  // closed here
-    fsync_path(tmp, false);
-    std::filesystem::rename(tmp, path);
-  } catch (const std::exception& e) {
-    if (created) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-    }
-    throw Error(fmt::format("{}: cannot write '{}' (the previous file, if any, is untouched): {}", op, path, e.what()));
+    H5File file(path, H5File::Mode::Create);
+    fill(file);
+    file.close();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.find(path) != std::string::npos) throw Error(fmt::format("{}: {}", op, what));
+    throw Error(fmt::format("{}: cannot write '{}' (the previous file, if any, is untouched): {}", op, path, what));
   }
-  const std::string dir = std::filesystem::absolute(path).parent_path().string();
-  fsync_path(dir.empty() ? "." : dir, true);
 }
 
 void write_model(H5File& file, const NamedTensors& state) {
@@ -60,25 +38,39 @@ void write_model(H5File& file, const NamedTensors& state) {
   }
 }
 
-// Opens a file for reading; refuses missing, truncated and foreign files and unknown versions.
-// With require_version = false a file without format_version is accepted (a state dict from h5py).
+// Refuses files of another format version. With require_version = false a file without
+// format_version is accepted (a state dict from h5py).
+void check_version(const std::string& op, const H5File& file, bool require_version) {
+  if (file.has_attr("/", "format_version")) {
+    const int64_t version = file.attr_int("/", "format_version");
+    check(version == checkpoint_format_version,
+          "{}: '{}' has format_version {}, but this build reads version {} only", op, file.path(), version,
+          checkpoint_format_version);
+  } else {
+    check(!require_version, "{}: '{}' is not an attograd checkpoint (no format_version attribute)", op, file.path());
+  }
+}
+
+// Opens a file for reading; refuses missing, truncated, damaged and foreign files and unknown versions.
 std::unique_ptr<H5File> open_for_reading(const std::string& op, const std::string& path, bool require_version) {
-  check(std::filesystem::exists(path), "{}: '{}' does not exist", op, path);
   std::unique_ptr<H5File> file;
   try {
     file = std::make_unique<H5File>(path, H5File::Mode::Read);
   } catch (const Error& e) {
-    throw Error(fmt::format("{}: cannot read '{}' (truncated, damaged or not HDF5): {}", op, path, e.what()));
+    throw Error(fmt::format("{}: {}", op, e.what()));
   }
-  if (file->has_attr("/", "format_version")) {
-    const int64_t version = file->attr_int("/", "format_version");
-    check(version == checkpoint_format_version,
-          "{}: '{}' has format_version {}, but this build reads version {} only", op, path, version,
-          checkpoint_format_version);
-  } else {
-    check(!require_version, "{}: '{}' is not an attograd checkpoint (no format_version attribute)", op, path);
-  }
+  check_version(op, *file, require_version);
   return file;
+}
+
+// Raises naming the tensor when it holds NaN or Inf: a checkpoint of non-finite weights is of no
+// use to resume from or to predict with, and must never replace a good one.
+void check_finite(const std::string& op, const std::string& file, const std::string& name, const Tensor& t) {
+  if (!t.defined()) return;  // write_model names it
+  const float* p = t.data();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    check(std::isfinite(p[i]), "{}: '{}': tensor '{}' holds {} at flat index {} (training diverged?)", op, file, name,
+          p[i], i);
 }
 
 // "op: message", naming the file unless the message already does.
@@ -228,6 +220,7 @@ void restore_checkpoint(const Checkpoint& c, Module& model, optim::Optimizer* op
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  for (const auto& [name, t] : c.model) check_finite("save_checkpoint", path, name, t);
   write_atomically("save_checkpoint", path, [&](H5File& file) {
     file.set_attr("/", "format_version", checkpoint_format_version);
     file.set_attr("/", "config", c.config);
@@ -249,29 +242,49 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   });
 }
 
-Checkpoint load_checkpoint(const std::string& path, bool training_state) {
-  const auto file = open_for_reading("load_checkpoint", path, true);
+namespace {
+
+Checkpoint read_checkpoint(const H5File& file, bool training_state) {
+  const std::string& path = file.path();
+  check_version("load_checkpoint", file, true);
   Checkpoint c;
   c.source = path;
   try {
-    c.model = read_model(*file);
-    if (file->has_attr("/", "config")) c.config = file->attr_string("/", "config");
-    if (file->exists("/vocab"))
-      for (const std::string& name : file->list("/vocab")) c.vocab[name] = file->read_strings("/vocab/" + name);
+    c.model = read_model(file);
+    for (const auto& [name, t] : c.model) check_finite("load_checkpoint", path, name, t);
+    if (file.has_attr("/", "config")) c.config = file.attr_string("/", "config");
+    if (file.exists("/vocab"))
+      for (const std::string& name : file.list("/vocab")) c.vocab[name] = file.read_strings("/vocab/" + name);
     if (!training_state) return c;
-    if (file->exists("/optimizer")) c.optimizer = read_optimizer(*file);
-    if (file->exists("/scheduler")) c.scheduler = read_scheduler(*file);
-    if (file->exists("/data"))
-      c.data = DataPosition{file->attr_int("/data", "epoch"), file->attr_int("/data", "position"),
-                            as_uint(file->attr_int("/data", "shuffle_seed"))};
-    if (file->exists("/rng"))
-      for (const std::string& name : file->list("/rng"))
-        c.rng[name] = {as_uint(file->attr_int("/rng/" + name, "seed")),
-                       as_uint(file->attr_int("/rng/" + name, "offset"))};
+    if (file.exists("/optimizer")) c.optimizer = read_optimizer(file);
+    if (file.exists("/scheduler")) c.scheduler = read_scheduler(file);
+    if (file.exists("/data"))
+      c.data = DataPosition{file.attr_int("/data", "epoch"), file.attr_int("/data", "position"),
+                            as_uint(file.attr_int("/data", "shuffle_seed"))};
+    if (file.exists("/rng"))
+      for (const std::string& name : file.list("/rng"))
+        c.rng[name] = {as_uint(file.attr_int("/rng/" + name, "seed")),
+                       as_uint(file.attr_int("/rng/" + name, "offset"))};
   } catch (const Error& e) {
     throw in_context("load_checkpoint", path, e);
   }
   return c;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& path, bool training_state) {
+  return read_checkpoint(*open_for_reading("load_checkpoint", path, true), training_state);
+}
+
+Checkpoint load_checkpoint_bytes(std::string bytes, const std::string& name, bool training_state) {
+  std::optional<H5File> file;
+  try {
+    file.emplace(H5File::from_bytes(std::move(bytes), name));
+  } catch (const Error& e) {
+    throw Error(fmt::format("load_checkpoint: {}", e.what()));
+  }
+  return read_checkpoint(*file, training_state);
 }
 
 std::string load_checkpoint_config(const std::string& path) {

@@ -13,9 +13,10 @@
 //   /rng/<name>          attrs seed, offset ("default" is default_generator())
 //   /vocab/<name>        1-D string datasets
 //
-// uint64 values (seeds, offsets) are stored bit for bit as int64 attributes. Files are written to
-// `path + ".tmp"`, flushed, fsynced and renamed over `path`, so a crash never destroys the last
-// good checkpoint.
+// uint64 values (seeds, offsets) are stored bit for bit as int64 attributes. Every file carries a
+// seal (nn/sealed_file.h: size and CRC-32 in the HDF5 user block, which h5py skips) that is checked
+// before libhdf5 parses it, and is written atomically (a temporary file, fsynced, read back, renamed
+// over `path`), so neither a damaged file nor a crash, kill or full disk loses the last good checkpoint.
 
 #include <cstdint>
 #include <map>
@@ -80,12 +81,15 @@ void restore_checkpoint(const Checkpoint& checkpoint, Module& model, optim::Opti
                         optim::Scheduler* scheduler = nullptr,
                         const std::map<std::string, Generator*>& generators = {});
 
-/// Writes a checkpoint atomically (temporary file, fsync, rename).
+/// Writes a checkpoint atomically (temporary file, fsync, read back, rename). Refuses a model
+/// holding NaN or Inf, naming the tensor: such a checkpoint must never replace a good one.
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 /// Reads a checkpoint. With training_state = false only model, config and vocab are read (what
 /// evaluation and prediction need). Refuses a missing, truncated or foreign file and an unknown
-/// format_version with an ag::Error naming the file.
+/// format_version, and a model holding NaN or Inf, with an ag::Error naming the file.
 Checkpoint load_checkpoint(const std::string& path, bool training_state = true);
+/// load_checkpoint() of a file's bytes held in memory; `name` is what messages call it.
+Checkpoint load_checkpoint_bytes(std::string bytes, const std::string& name, bool training_state = true);
 /// Reads only a checkpoint's config (its JSON text; empty when it has none), with load_checkpoint's
 /// checks on the file: what a tool needs to compare runs without loading their weights.
 std::string load_checkpoint_config(const std::string& path);

@@ -21,6 +21,7 @@
 #include "nn/checkpoint_average.h"
 #include "nn/dropout.h"
 #include "nn/hdf5.h"
+#include "nn/sealed_file.h"
 #include "nn/linear.h"
 #include "nn/sequential.h"
 #include "nn/serialize.h"
@@ -84,7 +85,7 @@ TEST_F(Serialize, StateDictFileRoundTripIsBitwise) {
   ag::manual_seed(3);
   auto model = make_model();
   ag::nn::save_state_dict(path("weights.h5"), model->state_dict());
-  EXPECT_FALSE(fs::exists(path("weights.h5.tmp")));
+  EXPECT_FALSE(fs::exists(ag::temporary_path_for(path("weights.h5"))));
   expect_same_tensors(ag::nn::load_state_dict_file(path("weights.h5")), model->state_dict());
   ag::manual_seed(4);
   auto other = make_model();
@@ -190,6 +191,7 @@ TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
   {
     ag::H5File foreign(path("foreign.h5"), ag::H5File::Mode::Create);
     foreign.write("/model/x", ag::ones({2}));
+    foreign.close();
   }
   expect_mentions(error_of([&] { ag::nn::load_checkpoint(path("foreign.h5")); }),
                   {path("foreign.h5"), "not an attograd checkpoint", "format_version"});
@@ -198,6 +200,7 @@ TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
     ag::H5File future(path("future.h5"), ag::H5File::Mode::Create);
     future.set_attr("/", "format_version", int64_t{7});
     future.write("/model/x", ag::ones({2}));
+    future.close();
   }
   expect_mentions(error_of([&] { ag::nn::load_checkpoint(path("future.h5")); }),
                   {path("future.h5"), "format_version 7", "version 1"});
@@ -242,13 +245,14 @@ TEST_F(Serialize, FailedWriteKeepsThePreviousCheckpoint) {
 
   ag::manual_seed(7);
   auto newer = make_model();
-  fs::create_directory(file + ".tmp");  // the temporary file cannot be created
+  const std::string tmp = ag::temporary_path_for(file);
+  fs::create_directory(tmp);  // the temporary file cannot be created
   expect_mentions(error_of([&] { ag::nn::save_checkpoint(file, ag::nn::make_checkpoint(*newer)); }),
                   {"save_checkpoint", file});
   expect_same_tensors(ag::nn::load_checkpoint(file).model, good);
-  EXPECT_TRUE(fs::is_directory(file + ".tmp"));  // not ours to remove
+  EXPECT_TRUE(fs::is_directory(tmp));  // not ours to remove
 
-  fs::remove(file + ".tmp");
+  fs::remove(tmp);
   ag::nn::save_checkpoint(file, ag::nn::make_checkpoint(*newer));  // replaces it once writing works
   expect_same_tensors(ag::nn::load_checkpoint(file).model, newer->state_dict());
 }
