@@ -1,6 +1,7 @@
 #include "core/autograd.h"
 
 #include <atomic>
+#include <cmath>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -12,6 +13,33 @@ namespace ag {
 namespace {
 std::atomic<int64_t> live_nodes{0};
 thread_local bool grad_mode = true;
+std::atomic<bool> anomaly_mode{false};
+
+// The flat index of the first NaN in t (or of the first NaN or Inf, when `inf_too`), or -1.
+int64_t first_non_finite(const Tensor& t, bool inf_too) {
+  if (!t.defined()) return -1;
+  const float* p = t.data();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (std::isnan(p[i]) || (inf_too && std::isinf(p[i]))) return i;
+  return -1;
+}
+
+// Anomaly detection in forward: an op's NaN output, blamed on a NaN input when there is one.
+void check_forward_anomaly(const std::string& name, const std::vector<Tensor>& inputs,
+                           const std::vector<Tensor>& outputs) {
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const int64_t at = first_non_finite(outputs[k], false);
+    if (at < 0) continue;
+    for (size_t j = 0; j < inputs.size(); ++j)
+      if (const int64_t in = first_non_finite(inputs[j], false); in >= 0)
+        throw Error(fmt::format("anomaly: '{}' received NaN in its input {} (shape {}) at flat index {}: that "
+                                "tensor (data, a parameter, or an op not on the tape) was NaN already",
+                                name, j, inputs[j].shape(), in));
+    throw Error(fmt::format("anomaly: '{}' produced NaN in its output {} (shape {}) at flat index {} from inputs "
+                            "without NaN",
+                            name, k, outputs[k].shape(), at));
+  }
+}
 }  // namespace
 
 // ---- Node ---------------------------------------------------------------------------------------
@@ -49,6 +77,7 @@ std::vector<Tensor> record_multi(std::string name, const std::vector<Tensor>& in
   bool any_requires_grad = false;
   for (const Tensor& x : inputs) any_requires_grad |= x.defined() && x.requires_grad();
   if (!any_requires_grad) return outputs;
+  if (anomaly_mode.load(std::memory_order_relaxed)) check_forward_anomaly(name, inputs, outputs);
 
   for (const Tensor& y : outputs) {
     check(y.defined() && y.grad_fn() == nullptr, "record({}): every output must be a fresh tensor made by the op", name);
@@ -184,6 +213,13 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
       }
       check(grads.size() == node->inputs().size(), "{} (backward): returned {} gradients for {} inputs",
             node->name(), grads.size(), node->inputs().size());
+      if (anomaly_mode.load(std::memory_order_relaxed))
+        for (size_t i = 0; i < grads.size(); ++i)
+          if (const int64_t at = first_non_finite(grads[i], true); at >= 0)
+            throw Error(fmt::format("anomaly: the backward of '{}' returned {} in the gradient of its input {} "
+                                    "(shape {}) at flat index {}",
+                                    node->name(), std::isnan(grads[i].data()[at]) ? "NaN" : "Inf", i,
+                                    grads[i].shape(), at));
     }
     for (size_t i = 0; i < grads.size(); ++i) {
       const Edge& e = node->inputs()[i];
@@ -218,6 +254,12 @@ const Tensor& Saved::operator*() const {
 }
 
 bool grad_enabled() { return grad_mode; }
+
+void set_detect_anomaly(bool on) { anomaly_mode = on; }
+bool detect_anomaly_enabled() { return anomaly_mode; }
+
+DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_mode.exchange(true)) {}
+DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_mode = previous_; }
 
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }

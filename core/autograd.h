@@ -86,6 +86,26 @@ class Saved {
 /// True while operations are recorded (the default); see NoGradGuard.
 bool grad_enabled();
 
+/// Anomaly detection (torch.autograd.set_detect_anomaly): while it is on, every op recorded on the
+/// tape checks its outputs for NaN, and backward checks every gradient an op returns for NaN and
+/// Inf, raising ag::Error that names the first op at fault (and, in forward, an input that was NaN
+/// already). Forward tolerates Inf, which attention masks use on purpose (-inf before a softmax).
+/// Off by default: it reads every value of every op. Process-wide.
+void set_detect_anomaly(bool on);
+bool detect_anomaly_enabled();
+
+/// Turns anomaly detection on for its lifetime (torch.autograd.detect_anomaly()); guards nest.
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard();
+  ~DetectAnomalyGuard();
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Turns recording off in this thread for its lifetime (torch.no_grad()); guards nest.
 class NoGradGuard {
  public:

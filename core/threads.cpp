@@ -1,8 +1,11 @@
 #include "core/threads.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <atomic>
 #include <mutex>
+
+#include "core/error.h"
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
@@ -23,7 +26,7 @@ void flush_denormals_in_this_thread() {
 }  // namespace
 
 void set_num_threads(int n) {
-  if (n < 1) n = 1;
+  check(n >= 1 && n <= kMaxThreads, "set_num_threads: {} threads; attograd runs on 1 to {}", n, kMaxThreads);
   threads_configured = true;
   omp_set_num_threads(n);
   Eigen::setNbThreads(n);
@@ -48,7 +51,7 @@ void init_threads_once() {
   if (threads_configured.load(std::memory_order_relaxed)) return;
   static std::once_flag once;  // the user has not called set_num_threads: use OpenMP's default
   std::call_once(once, [] {
-    if (!threads_configured) set_num_threads(omp_get_max_threads());
+    if (!threads_configured) set_num_threads(std::min(omp_get_max_threads(), kMaxThreads));
   });
 }
 }  // namespace detail

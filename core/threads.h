@@ -7,9 +7,13 @@
 
 namespace ag {
 
+/// The most threads set_num_threads() accepts: far more than any CPU has cores, far fewer than the
+/// counts at which OpenMP runs out of stacks and crashes.
+inline constexpr int kMaxThreads = 1024;
+
 /// Sets the threads used by attograd's kernels (OpenMP) and its GEMMs (Eigen) together, and flushes
 /// denormals to zero in every worker (denormal arithmetic is ~100x slower and changes no result that
-/// matters in training). torch.set_num_threads.
+/// matters in training). torch.set_num_threads. Raises ag::Error for n outside [1, kMaxThreads].
 void set_num_threads(int n);
 int get_num_threads();
 

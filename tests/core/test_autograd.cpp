@@ -169,3 +169,29 @@ TEST(AutogradErrors, ReduceBadDimNamesOp) {
 }
 
 }  // namespace
+
+// Anomaly detection names the first op whose output is NaN (forward) or whose gradient is NaN or
+// Inf (backward); off, the same graphs run without a word.
+TEST(Autograd, DetectAnomalyNamesTheFirstOpAtFault) {
+  const ag::Tensor x = ag::from_data({-1.0f, 4.0f}, {2}).requires_grad_();
+  EXPECT_NO_THROW(ag::sum(ag::log(x)));  // NaN, unnoticed without detection
+  {
+    ag::DetectAnomalyGuard anomaly;
+    EXPECT_TRUE(ag::detect_anomaly_enabled());
+    ag::testing::expect_mentions(ag::testing::error_of([&] { ag::sum(ag::log(x)); }),
+                                 {"anomaly", "'log'", "NaN", "output 0", "(2)", "flat index 0"});
+    // An op fed a NaN tensor is told apart from the op that made the NaN.
+    const ag::Tensor nan_leaf = ag::from_data({NAN, 1.0f}, {2}).requires_grad_();
+    ag::testing::expect_mentions(ag::testing::error_of([&] { ag::exp(nan_leaf); }),
+                                 {"anomaly", "'exp'", "received NaN in its input 0"});
+    // sqrt at 0 is finite forward, infinite backward.
+    const ag::Tensor zero = ag::from_data({0.0f, 4.0f}, {2}).requires_grad_();
+    const ag::Tensor y = ag::sum(ag::sqrt(zero));
+    ag::testing::expect_mentions(ag::testing::error_of([&] { y.backward(); }),
+                                 {"anomaly", "backward of 'sqrt'", "Inf", "input 0", "flat index 0"});
+    // -inf in forward is allowed: attention masks use it on purpose.
+    const ag::Tensor scores = ag::from_data({-INFINITY, 1.0f}, {1, 2}).requires_grad_();
+    EXPECT_NO_THROW(ag::sum(ag::softmax(scores, -1)).backward());
+  }
+  EXPECT_FALSE(ag::detect_anomaly_enabled()) << "the guard restores the previous mode";
+}

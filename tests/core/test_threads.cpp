@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 
 #include "core/core.h"
+#include "tests/test_util.h"
 
 namespace {
 
@@ -77,3 +78,11 @@ TEST(Threads, LargeSumDoesNotDependOnThreadCount) {
 }
 
 }  // namespace
+
+TEST(Threads, AbsurdThreadCountsAreRefused) {
+  const int saved = ag::get_num_threads();
+  for (int n : {0, -1, ag::kMaxThreads + 1, 1000000})
+    ag::testing::expect_mentions(ag::testing::error_of([&] { ag::set_num_threads(n); }),
+                                 {"set_num_threads", std::to_string(n)});
+  EXPECT_EQ(ag::get_num_threads(), saved) << "a refused count changes nothing";
+}
