@@ -4,13 +4,28 @@
 #include <regex>
 
 #include "core/error.h"
+#include "train/run_lock.h"
 
 namespace ag::train {
+
+namespace {
+
+// Temporary files of the run's own files (last.h5.tmp-<pid>, ...): a process killed while writing
+// leaves one behind.
+bool is_run_temporary(const std::string& name) {
+  static const std::regex temporary(R"((last|best|epoch\d+)\.h5\.tmp-\d+|metrics\.csv\.tmp-\d+)");
+  return std::regex_match(name, temporary);
+}
+
+}  // namespace
 
 CheckpointManager::CheckpointManager(std::filesystem::path run_dir) : dir_(std::move(run_dir)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   check(!ec, "checkpoints: cannot create the run folder {}: {}", dir_.string(), ec.message());
+  // The run holds the folder's lock, so no one else is writing these: they are a dead run's.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
+    if (is_run_temporary(entry.path().filename().string())) std::filesystem::remove(entry.path(), ec);
 }
 
 namespace {
@@ -21,7 +36,7 @@ bool holds_run(const std::filesystem::path& dir) {
   std::error_code ec;
   for (const char* name : kRunFiles)
     if (std::filesystem::exists(dir / name, ec)) return true;
-  return false;
+  return RunLock::held(dir);  // a run that has not saved yet
 }
 
 }  // namespace

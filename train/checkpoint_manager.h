@@ -11,15 +11,16 @@ namespace ag::train {
 
 class CheckpointManager {
  public:
-  /// Creates `run_dir` if needed.
+  /// Creates `run_dir` if needed and removes the temporary files a killed run left there (the
+  /// caller holds the folder's RunLock, so nobody else is writing them).
   explicit CheckpointManager(std::filesystem::path run_dir);
   /// For a run that starts from scratch in `run_dir`: raises ag::Error naming the file if the folder
   /// already holds another run's last.h5 or best.h5, unless `overwrite` (starting a run must not
   /// destroy another's checkpoints by accident). With `overwrite`, removes the old run's
   /// epoch<E>.h5, which the new run would otherwise mix with its own.
   static void start_new_run(const std::filesystem::path& run_dir, bool overwrite);
-  /// `base` where it holds no run's last.h5 or best.h5, else the first of base-2, base-3, ... that
-  /// holds none: where a program's default --out puts a new run when it is run again. Says so on
+  /// `base` where it holds no run's last.h5 or best.h5 and no running run's lock, else the first of
+  /// base-2, base-3, ... that holds none: where a program's default --out puts a new run when it is run again. Says so on
   /// stdout when it is not `base`.
   static std::filesystem::path first_free_run_dir(const std::filesystem::path& base);
   std::filesystem::path last_path() const { return dir_ / "last.h5"; }

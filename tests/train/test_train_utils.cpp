@@ -11,6 +11,7 @@
 #include "train/interrupt.h"
 #include "train/metrics.h"
 #include "train/progress.h"
+#include "tests/test_util.h"
 
 namespace {
 
@@ -72,14 +73,30 @@ TEST(MetricsLog, WritesHeaderAppendsAndTrimsRowsAfterAResumePoint) {
   fs::remove(p);
 }
 
+TEST(MetricsLog, ADamagedRowIsAnErrorNamingTheFileAndLine) {
+  ag::testing::TempDir tmp;
+  const auto p = tmp.path / "metrics.csv";
+  std::ofstream(p) << "step,loss\n100,0.5\nabc,0.4\n";
+  ag::testing::expect_mentions(
+      ag::testing::error_of([&] { ag::train::MetricsLog log(p, {"step", "loss"}, /*resume_step=*/50); }),
+      {p.string(), "line 3", "abc,0.4"});
+}
+
 TEST(Interrupt, FirstSignalSetsTheFlag) {
   ag::train::install_interrupt_handler();
   EXPECT_FALSE(ag::train::interrupted());
   std::raise(SIGINT);
   EXPECT_TRUE(ag::train::interrupted());
+  EXPECT_EQ(ag::train::interrupt_signal(), SIGINT);
+  EXPECT_EQ(ag::train::interrupted_exit_code(), 130) << "what shells expect after Ctrl-C";
   ag::train::reset_interrupt();
+  std::raise(SIGTERM);
+  EXPECT_EQ(ag::train::interrupted_exit_code(), 143);
+  ag::train::reset_interrupt();
+  EXPECT_EQ(ag::train::interrupted_exit_code(), 0);
   EXPECT_FALSE(ag::train::interrupted());
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
 }
 
