@@ -3,21 +3,27 @@
 //   imdb train   [--data DIR] [--out RUN_DIR] [--resume RUN_DIR] [--mask] [--epochs 5] ...
 //   imdb eval    --checkpoint RUN_DIR/best.h5 [--data DIR]
 //   imdb predict --checkpoint RUN_DIR/best.h5 [TEXT...] [--explain page.html]   (or lines on stdin)
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
 #include "data/data_path.h"
+#include "data/tokenizer.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
 #include "nn/hdf5.h"
+#include "nn/sealed_file.h"
 #include "nn/serialize.h"
 #include "train/checkpoint_manager.h"
 #include "train/command_line.h"
+#include "train/interrupt.h"
 
 namespace {
 
@@ -31,11 +37,21 @@ struct Loaded {
 Loaded load_model(const std::string& path) {
   const ag::nn::Checkpoint c = ag::nn::load_checkpoint(path, /*training_state=*/false);
   const auto run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
-  ag::check(run.contains("model") && c.vocab.count("words") == 1,
+  ag::check(run.is_object() && run.contains("model") && c.vocab.count("words") == 1,
             "{} has no model config or vocabulary (/vocab/words); was it written by imdb train?", path);
   const auto config = imdb::ModelConfig::from_json(run.at("model").dump());
+  const int64_t words = static_cast<int64_t>(c.vocab.at("words").size());
+  ag::check(words == config.vocab_size,
+            "{} is inconsistent: its vocabulary has {} words but its model config (and embedding) {} ids", path, words,
+            config.vocab_size);
+  std::string data_dir;
+  try {
+    if (run.contains("data")) data_dir = run.at("data").value("dir", "");
+  } catch (const nlohmann::json::exception& e) {
+    throw ag::Error(fmt::format("{}: the run's config is damaged ({})", path, e.what()));
+  }
   Loaded out{std::make_unique<imdb::Classifier>(config), ag::data::Vocab::from_tokens(c.vocab.at("words"), "<unk>"),
-             run.contains("data") ? run.at("data").value("dir", "") : ""};
+             data_dir};
   out.model->load_state_dict(c.model);
   return out;
 }
@@ -50,6 +66,7 @@ void write_predictions(const std::string& path, const imdb::Examples& examples, 
   f.write("/ids", batch.ids);
   f.write("/lengths", batch.lengths);
   f.write("/probabilities", ag::from_data(probabilities, {examples.size()}));
+  f.close();
   std::printf("wrote the test inputs and predictions to %s\n", path.c_str());
 }
 
@@ -70,6 +87,18 @@ int run_eval(const std::string& checkpoint, const std::string& data, int64_t bat
   return 0;
 }
 
+// The first `max_bytes` bytes of `text` or less, cut between UTF-8 characters, with "..." when cut.
+std::string preview(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = 0;
+  while (end < text.size()) {
+    const size_t length = std::max<size_t>(1, ag::data::utf8_char_length(text, end));  // a bad byte counts as one
+    if (end + length > max_bytes - 3) break;
+    end += length;
+  }
+  return text.substr(0, end) + "...";
+}
+
 int run_predict(const std::string& checkpoint, std::vector<std::string> texts, const std::string& explain) {
   Loaded m = load_model(checkpoint);
   if (texts.empty())
@@ -78,11 +107,9 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
   const std::vector<imdb::TextPrediction> predictions = imdb::predict(*m.model, m.vocab, texts);
   for (const auto& p : predictions)
     std::printf("%.4f  %s  %s\n", p.probability, p.probability >= 0.5 ? "positive" : "negative",
-                p.text.size() > 80 ? (p.text.substr(0, 77) + "...").c_str() : p.text.c_str());
+                preview(p.text, 80).c_str());
   if (!explain.empty()) {
-    std::ofstream out(explain);
-    out << imdb::explain_html(predictions);
-    ag::check(out.good(), "cannot write {}", explain);
+    ag::write_file_atomically(explain, imdb::explain_html(predictions));
     std::printf("wrote %s\n", explain.c_str());
   }
   return 0;
@@ -92,8 +119,11 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep stdout in order with the progress bar on stderr in logs
+  std::signal(SIGXFSZ, SIG_IGN);  // past a file size limit, writes fail (and are reported) instead of killing us
   CLI::App app{"Train, evaluate and explain the IMDB attention classifier (Embedding -> BiLSTM -> attention -> Dense)"};
   app.require_subcommand(1);
+  using ag::train::integer_in, ag::train::number_in, ag::train::Ends;
+  const CLI::Validator threads_range = integer_in(1, ag::kMaxThreads);
 
   imdb::TrainOptions o;
   CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
@@ -101,28 +131,53 @@ int main(int argc, char** argv) {
                     "folder with aclImdb/ or aclImdb_v1.tar.gz, the only one looked in "
                     "(default: $ATTOGRAD_DATA, then ../shared/data)");
   train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
-  train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5");
+  train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5, with its own recipe");
   train->add_flag("--overwrite", o.overwrite, "start a new run in --out even where one is (its checkpoints are replaced)")
       ->excludes("--resume");
   train->add_flag("--mask", o.model.mask, "post-pad and pass lengths to the LSTM and a mask to the attention");
-  train->add_option("--optimizer", o.optimizer, "adam or adamw")->capture_default_str();
-  train->add_option("--lr", o.lr, "learning rate")->capture_default_str();
-  train->add_option("--weight-decay", o.weight_decay, "L2 (adam) or decoupled (adamw) weight decay")->capture_default_str();
-  train->add_option("--dropout", o.model.dropout, "dropout before the classifier")->capture_default_str();
+  train->add_option("--optimizer", o.optimizer, "adam or adamw")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"adam", "adamw"}));
+  train->add_option("--lr", o.lr, "learning rate")->capture_default_str()->check(number_in(0, std::numeric_limits<double>::max(), Ends::OpenLow));
+  train->add_option("--weight-decay", o.weight_decay, "L2 (adam) or decoupled (adamw) weight decay")
+      ->capture_default_str()
+      ->check(number_in(0, std::numeric_limits<double>::max()));
+  train->add_option("--dropout", o.model.dropout, "dropout before the classifier")
+      ->capture_default_str()
+      ->check(number_in(0, 1, Ends::OpenHigh));
   train->add_option("--init", o.model.init, "parameter initialisation: keras (the classic model's) or torch")
-      ->capture_default_str();
-  train->add_option("--epochs", o.epochs, "epochs")->capture_default_str();
-  train->add_option("--batch", o.batch, "batch size")->capture_default_str();
-  train->add_option("--maxlen", o.model.maxlen, "ids per review (padded or truncated)")->capture_default_str();
-  train->add_option("--vocab", o.model.vocab_size, "vocabulary size, reserved ids included")->capture_default_str();
-  train->add_option("--seed", o.seed, "seed for initialisation, validation split and shuffling")->capture_default_str();
-  train->add_option("--threads", o.threads, "threads (default: all cores)");
-  train->add_option("--clip", o.clip, "clip the gradient norm to this (0: off)")->capture_default_str();
-  train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")->capture_default_str();
-  train->add_option("--val-fraction", o.val_fraction, "fraction of train held out for validation")->capture_default_str();
-  train->add_option("--per-class", o.per_class, "use only N training reviews per label (quick runs)");
+      ->capture_default_str()
+      ->check(CLI::IsMember({"keras", "torch"}));
+  train->add_option("--epochs", o.epochs, "epochs (default 5; on --resume, the run's own)")
+      ->check(integer_in(1, 1000000));
+  train->add_option("--batch", o.batch, "batch size")->capture_default_str()->check(integer_in(1, 1 << 20));
+  train->add_option("--maxlen", o.model.maxlen, "ids per review (padded or truncated)")
+      ->capture_default_str()
+      ->check(integer_in(1, 1 << 20));
+  train->add_option("--vocab", o.model.vocab_size, "vocabulary size, reserved ids included")
+      ->capture_default_str()
+      ->check(integer_in(4, 1 << 24));
+  train->add_option("--seed", o.seed, "seed for initialisation, validation split and shuffling")
+      ->capture_default_str()
+      ->check(ag::train::unsigned_integer());
+  train->add_option("--threads", o.threads, "threads (default: all cores)")->check(threads_range);
+  train->add_option("--clip", o.clip, "clip the gradient norm to this (0: off)")
+      ->capture_default_str()
+      ->check(number_in(0, std::numeric_limits<double>::max()));
+  train->add_option("--save-every", o.save_every, "also write last.h5 every N steps (0: at epoch ends)")
+      ->capture_default_str()
+      ->check(integer_in(0, INT64_MAX));
+  train->add_option("--val-fraction", o.val_fraction, "fraction of train held out for validation")
+      ->capture_default_str()
+      ->check(number_in(0, 1, Ends::Open));
+  train->add_option("--per-class", o.per_class, "use only N training reviews per label (quick runs)")
+      ->check(integer_in(0, INT64_MAX));
+  train->add_flag("--detect-anomaly", o.detect_anomaly,
+                  "check every op for NaN and every gradient for NaN/Inf, naming the first op at fault (slow)");
   train->add_option("--export-batches", o.export_batches, "write the initial model and the first --export-steps batches to this file and exit (bench/)");
-  train->add_option("--export-steps", o.export_steps, "batches to export (-1: every batch of --epochs epochs, and the validation and test sets)")->capture_default_str();
+  train->add_option("--export-steps", o.export_steps, "batches to export (-1: every batch of --epochs epochs, and the validation and test sets)")
+      ->capture_default_str()
+      ->check(integer_in(-1, INT64_MAX));
 
   std::string checkpoint, data, explain, predictions;
   int64_t batch = 256;
@@ -131,20 +186,28 @@ int main(int argc, char** argv) {
   CLI::App* eval = app.add_subcommand("eval", "loss, accuracy and confusion matrix on the test split");
   eval->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
   eval->add_option("--data", data, "folder with aclImdb/ or aclImdb_v1.tar.gz (default: the one the run trained on)");
-  eval->add_option("--batch", batch, "batch size")->capture_default_str()->check(CLI::Range(1, 1000000));
-  eval->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
+  eval->add_option("--batch", batch, "batch size")->capture_default_str()->check(integer_in(1, 1 << 20));
+  eval->add_option("--threads", threads, "threads (default: all cores)")->check(threads_range);
   eval->add_option("--predictions", predictions, "also write the test inputs and probabilities here (HDF5)");
   CLI::App* predict = app.add_subcommand("predict", "P(positive) for each text (arguments, or lines on stdin)");
   predict->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
   predict->add_option("texts", texts, "texts to classify");
   predict->add_option("--explain", explain, "write an HTML page shading each word by its attention weight");
-  predict->add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, 1000000));
+  predict->add_option("--threads", threads, "threads (default: all cores)")->check(threads_range);
 
   if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
   try {
     if (threads > 0) ag::set_num_threads(threads);
-    if (*eval) return run_eval(checkpoint, data, batch, predictions);
-    if (*predict) return run_predict(checkpoint, texts, explain);
+    if (*eval) {
+      ag::train::check_output_is_not_input("--predictions", predictions, {checkpoint});
+      return run_eval(checkpoint, data, batch, predictions);
+    }
+    if (*predict) {
+      ag::train::check_output_is_not_input("--explain", explain, {checkpoint});
+      return run_predict(checkpoint, texts, explain);
+    }
+    if (!o.resume_dir.empty())
+      ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly"});
     // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
@@ -155,7 +218,10 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r.best_epoch),
                 r.test_accuracy >= 0 ? fmt::format(", test accuracy {:.2f}%", 100 * r.test_accuracy).c_str()
                                      : (r.stopped ? "; stopped: resume with --resume" : ""));
-    return 0;
+    return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
+  } catch (const ag::train::UsageError& e) {
+    std::fprintf(stderr, "imdb: %s\nRun with --help for more information.\n", e.what());
+    return ag::train::kUsageError;
   } catch (const ag::Error& e) {
     std::fprintf(stderr, "imdb: %s\n", e.what());
     return 1;

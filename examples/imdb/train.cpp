@@ -1,13 +1,16 @@
 #include "examples/imdb/train.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
 #include "data/data_path.h"
+#include "data/imdb.h"
 #include "data/shuffle.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
@@ -16,9 +19,12 @@
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "train/checkpoint_manager.h"
+#include "train/finite.h"
 #include "train/interrupt.h"
 #include "train/metrics.h"
 #include "train/progress.h"
+#include "train/run_lock.h"
+#include "train/usage_error.h"
 
 namespace imdb {
 
@@ -33,8 +39,8 @@ json options_json(const TrainOptions& o) {
           {"per_class", o.per_class}};
 }
 
-// Restores a run's options from its checkpoint; the command line may still extend --epochs and
-// change where data comes from and where the run writes.
+// Restores a run's options from its checkpoint: a resumed run keeps its own recipe. The command
+// line may still change --epochs (where the run ends), where data comes from and the threads.
 TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   TrainOptions o = given;
   o.optimizer = j.at("optimizer");
@@ -46,23 +52,28 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   o.save_every = j.at("save_every");
   o.val_fraction = j.at("val_fraction");
   o.per_class = j.at("per_class");
-  o.epochs = std::max<int64_t>(given.epochs, j.at("epochs").get<int64_t>());
+  o.epochs = given.epochs > 0 ? given.epochs : j.at("epochs").get<int64_t>();
   return o;
 }
 
-// Bad numbers end the run before it starts, each named by its option.
+// Bad numbers end the run before it starts, each named by its option: a usage error (exit 2).
 void check_options(const TrainOptions& o) {
-  ag::check(o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
-  ag::check(o.weight_decay >= 0, "--weight-decay {} is negative", o.weight_decay);
-  ag::check(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
-  ag::check(o.batch > 0, "--batch {} is not a positive batch size", o.batch);
-  ag::check(o.model.maxlen > 0, "--maxlen {} is not a positive length", o.model.maxlen);
-  ag::check(o.clip >= 0, "--clip {} is negative (0 turns clipping off)", o.clip);
-  ag::check(o.threads >= 0, "--threads {} is negative", o.threads);
-  ag::check(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
-  ag::check(o.val_fraction > 0 && o.val_fraction < 1,
-            "--val-fraction {} is not in (0, 1): the best epoch is chosen on the validation reviews", o.val_fraction);
-  ag::check(o.per_class >= 0, "--per-class {} is negative (0: every review)", o.per_class);
+  using ag::train::check_usage;
+  check_usage(std::isfinite(o.lr) && o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
+  check_usage(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "--weight-decay {} is not a finite number >= 0",
+              o.weight_decay);
+  check_usage(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
+  check_usage(o.batch > 0, "--batch {} is not a positive batch size", o.batch);
+  check_usage(o.model.maxlen > 0, "--maxlen {} is not a positive length", o.model.maxlen);
+  check_usage(o.model.dropout >= 0 && o.model.dropout < 1, "--dropout {} is not in [0, 1)", o.model.dropout);
+  check_usage(std::isfinite(o.clip) && o.clip >= 0, "--clip {} is not a finite number >= 0 (0 turns clipping off)",
+              o.clip);
+  check_usage(o.threads >= 0 && o.threads <= ag::kMaxThreads, "--threads {} is not in [1, {}]", o.threads,
+              ag::kMaxThreads);
+  check_usage(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
+  check_usage(o.val_fraction > 0 && o.val_fraction < 1,
+              "--val-fraction {} is not in (0, 1): the best epoch is chosen on the validation reviews", o.val_fraction);
+  check_usage(o.per_class >= 0, "--per-class {} is negative (0: every review)", o.per_class);
 }
 
 std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Classifier& model) {
@@ -120,6 +131,7 @@ void export_batches(const TrainOptions& o, const Examples& train_set, const std:
   f.set_attr("/", "recipe", json{{"optimizer", o.optimizer}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
                                  {"clip", o.clip}, {"batch", o.batch}, {"epochs", o.epochs}, {"seed", o.seed}}
                                 .dump());
+  f.close();
   std::printf("wrote %lld batches of %lld%s to %s\n", static_cast<long long>(steps), static_cast<long long>(o.batch),
               full ? " (every epoch, with the validation and test sets)" : "", o.export_batches.c_str());
 }
@@ -133,7 +145,11 @@ TrainResult train(const TrainOptions& given) {
   std::optional<ag::nn::Checkpoint> resume;
   json progress = {{"best_val_accuracy", -1.0}, {"best_epoch", -1}};
   json run_data;  // a resumed run's data: {"dir", "train_reviews"} (absent in runs from before it was kept)
+  // One run per folder: the lock is taken before anything in the folder is read or written (for
+  // a new run, once its options are known to be good, so a refused command line leaves no folder).
+  std::optional<ag::train::RunLock> lock;
   if (!given.resume_dir.empty()) {
+    lock.emplace(given.resume_dir);
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
     resume = ag::nn::load_checkpoint(last.string());
     try {
@@ -149,12 +165,20 @@ TrainResult train(const TrainOptions& given) {
     o.out_dir = given.resume_dir;
     ag::check(resume->optimizer && resume->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
               given.resume_dir, last.string());
-    std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
-                static_cast<long long>(resume->data->position));
+    std::printf("resuming %s: epoch %lld, batch %lld, with the run's recipe (%s, lr %g, batch %lld, seed %llu) to "
+                "epoch %lld%s\n",
+                last.c_str(), static_cast<long long>(resume->data->epoch), static_cast<long long>(resume->data->position),
+                o.optimizer.c_str(), o.lr, static_cast<long long>(o.batch), static_cast<unsigned long long>(o.seed),
+                static_cast<long long>(o.epochs), given.epochs > 0 ? " (--epochs)" : "");
   }
+  if (o.epochs == 0) o.epochs = 5;
   check_options(o);
-  if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
+  if (!resume && o.export_batches.empty()) {
+    lock.emplace(o.out_dir);
+    ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
+  }
   if (o.threads > 0) ag::set_num_threads(o.threads);
+  if (o.detect_anomaly) ag::set_detect_anomaly(true);
   ag::manual_seed(o.seed);
 
   // Data: the train split, its vocabulary, a held-out validation part. A resumed run reads the reviews
@@ -162,6 +186,7 @@ TrainResult train(const TrainOptions& given) {
   if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
   const TokenizedSplit train_split = load_split(o.data_dir, "train", o.per_class);
   o.data_dir = train_split.root;  // the test split comes from the same folder
+  if (o.test) ag::data::check_imdb_split(o.data_dir, "test");  // now, not after hours of training
   const ag::data::Vocab vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("words"), "<unk>")
                                        : build_vocab(train_split.words, config.vocab_size);
   config.vocab_size = vocab.size();
@@ -203,10 +228,10 @@ TrainResult train(const TrainOptions& given) {
     c.vocab["words"] = vocab.tokens();
     return c;
   };
+  ag::train::install_interrupt_handler();  // from here on, Ctrl-C saves last.h5 and stops
   ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
                                 {"step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "tokens_per_s"},
                                 static_cast<double>(position.epoch * batches_per_epoch + position.position));
-  ag::train::install_interrupt_handler();
 
   model.train();
   for (int64_t epoch = position.epoch; epoch < o.epochs && !result.stopped; ++epoch) {
@@ -222,9 +247,11 @@ TrainResult train(const TrainOptions& given) {
       const Batch batch = make_batch(examples, rows, config);
       const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
       const ag::Tensor loss = ag::binary_cross_entropy_with_logits(logits, batch.labels);
+      const int64_t step = epoch * batches_per_epoch + b + 1;
+      ag::train::check_finite_loss(loss.item(), step);
       optimizer->zero_grad();
       loss.backward();
-      if (o.clip > 0) ag::optim::clip_grad_norm_(model.named_parameters(), o.clip);
+      ag::train::clip_and_check_gradients(model.named_parameters(), o.clip, step);
       optimizer->step();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
       epoch_seconds += seconds;
@@ -238,7 +265,10 @@ TrainResult train(const TrainOptions& given) {
       bar.update(b + 1, fmt::format("loss {:.4f} acc {:.1f}%", loss_sum / seen, 100.0 * correct / seen), tokens);
       const ag::nn::DataPosition here{epoch, b + 1, o.seed};
       const bool stop = ag::train::interrupted() || result.steps == o.stop_after_steps;
-      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) checkpoints.save_last(checkpoint(here, true));
+      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
+        ag::train::check_finite_weights(model.named_parameters(), step);
+        checkpoints.save_last(checkpoint(here, true));
+      }
       if (stop) {
         result.stopped = true;
         bar.finish("stopped; last.h5 holds the run");
@@ -246,6 +276,7 @@ TrainResult train(const TrainOptions& given) {
       }
     }
     if (result.stopped) break;
+    ag::train::check_finite_weights(model.named_parameters(), (epoch + 1) * batches_per_epoch);  // before validation picks them for best.h5
     const double tokens_per_s = epoch_seconds > 0 ? static_cast<double>(seen * config.maxlen) / epoch_seconds : 0;
     const Evaluation val = evaluate(model, examples, val_idx, 256);
     bar.finish(fmt::format("train loss {:.4f} acc {:.2f}%, val loss {:.4f} acc {:.2f}%, {} tok/s in steps",

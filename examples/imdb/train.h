@@ -17,7 +17,7 @@ struct TrainOptions {
   std::string optimizer = "adam";    // adam | adamw
   double lr = 1e-3;
   double weight_decay = 0;
-  int64_t epochs = 5;
+  int64_t epochs = 0;                // 0: the recipe's 5, or on --resume the run's own
   int64_t batch = 32;
   uint64_t seed = 1;                 // initialisation, validation split and shuffling
   int threads = 0;                   // 0: OpenMP's default
@@ -25,6 +25,7 @@ struct TrainOptions {
   int64_t save_every = 0;            // also write last.h5 every N steps; 0 = only at epoch ends
   double val_fraction = 0.1;
   int64_t per_class = 0;             // use only this many training reviews per label (quick runs)
+  bool detect_anomaly = false;       // --detect-anomaly: name the first op whose output or gradient is not finite
   bool test = true;                  // evaluate best.h5 on the test split at the end
   int64_t stop_after_steps = -1;     // stop (saving last.h5) after this many steps in this process (tests)
   std::string export_batches;        // write the initial model and training batches here and exit (bench/)

@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "examples/translate/decode.h"
 #include "nn/checkpoint_average.h"
+#include "nn/sealed_file.h"
 #include "nn/serialize.h"
 #include "train/progress.h"
 
@@ -18,20 +19,30 @@ namespace translate {
 LoadedModel load_model(const std::string& checkpoint) {
   const ag::nn::Checkpoint c = ag::nn::load_checkpoint(checkpoint, /*training_state=*/false);
   const nlohmann::json run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
-  ag::check(run.contains("model") && c.vocab.count("src") == 1 && c.vocab.count("trg") == 1,
+  ag::check(run.is_object() && run.contains("model") && c.vocab.count("src") == 1 && c.vocab.count("trg") == 1,
             "{} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
             checkpoint);
   LoadedModel out;
-  out.model = make_model(TranslationConfig::from_json(run.at("model").dump()));
+  const TranslationConfig config = TranslationConfig::from_json(run.at("model").dump());
+  const auto src_words = static_cast<int64_t>(c.vocab.at("src").size());
+  const auto trg_words = static_cast<int64_t>(c.vocab.at("trg").size());
+  ag::check(src_words == config.src_vocab && trg_words == config.trg_vocab,
+            "{} is inconsistent: its vocabularies have {} and {} words but its model config (and embeddings) {} and {}",
+            checkpoint, src_words, trg_words, config.src_vocab, config.trg_vocab);
+  out.model = make_model(config);
   out.model->load_state_dict(c.model);
   out.model->eval();
   out.src_vocab = ag::data::Vocab::from_tokens(c.vocab.at("src"), "<unk>");
   out.trg_vocab = ag::data::Vocab::from_tokens(c.vocab.at("trg"), "<unk>");
-  if (run.contains("languages")) {
-    out.src_lang = run.at("languages").at("src");
-    out.trg_lang = run.at("languages").at("trg");
+  try {
+    if (run.contains("languages")) {
+      out.src_lang = run.at("languages").at("src");
+      out.trg_lang = run.at("languages").at("trg");
+    }
+    if (run.contains("data")) out.data_dir = run.at("data").value("dir", "");
+  } catch (const nlohmann::json::exception& e) {
+    throw ag::Error(fmt::format("{}: the run's config is damaged ({})", checkpoint, e.what()));
   }
-  if (run.contains("data")) out.data_dir = run.at("data").value("dir", "");
   return out;
 }
 
@@ -126,13 +137,12 @@ Evaluation evaluate_bleu(Seq2Seq& model, const ag::data::Vocab& src_vocab, const
 }
 
 void write_hypotheses(const std::string& path, const std::vector<std::vector<std::string>>& hypotheses) {
-  std::ofstream out(path);
+  std::string text;
   for (const auto& words : hypotheses) {
-    for (size_t i = 0; i < words.size(); ++i) out << (i ? " " : "") << words[i];
-    out << '\n';
+    for (size_t i = 0; i < words.size(); ++i) (text += i ? " " : "") += words[i];
+    text += '\n';
   }
-  out.flush();
-  ag::check(out.good(), "cannot write {}", path);
+  ag::write_file_atomically(path, text);
 }
 
 }  // namespace translate

@@ -18,9 +18,12 @@
 #include "optim/clip.h"
 #include "optim/schedule.h"
 #include "train/checkpoint_manager.h"
+#include "train/finite.h"
 #include "train/interrupt.h"
 #include "train/metrics.h"
 #include "train/progress.h"
+#include "train/run_lock.h"
+#include "train/usage_error.h"
 
 namespace translate {
 
@@ -37,8 +40,8 @@ json options_json(const TrainOptions& o) {
           {"val_limit", o.val_limit},   {"max_steps", o.max_steps}, {"validate_bleu", o.validate_bleu}};
 }
 
-// Restores a run's options from its checkpoint; the command line may extend --epochs and change
-// where data comes from and where the run writes.
+// Restores a run's options from its checkpoint: a resumed run keeps its own recipe. The command
+// line may still change --epochs (where the run ends), where data comes from and the threads.
 TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   TrainOptions o = given;
   o.src_lang = j.at("src_lang");
@@ -56,26 +59,38 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   o.keep_epochs = j.value("keep_epochs", int64_t{0});  // absent in runs from before the option
   o.max_steps = j.at("max_steps");
   o.validate_bleu = j.at("validate_bleu");
-  o.epochs = std::max<int64_t>(given.epochs, j.at("epochs").get<int64_t>());
+  o.epochs = given.epochs > 0 ? given.epochs : j.at("epochs").get<int64_t>();
   return o;
 }
 
-// Bad numbers end the run before it starts, each named by its option (0 means "the recipe's" where
-// TrainOptions says so, and is resolved before this).
-void check_options(const TrainOptions& o) {
-  ag::check(o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
-  ag::check(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
-  ag::check(o.max_tokens > 0, "--max-tokens {} is not a positive token count", o.max_tokens);
-  ag::check(o.warmup >= 0, "--warmup {} is negative", o.warmup);
-  ag::check(o.label_smoothing >= 0 && o.label_smoothing < 1, "--label-smoothing {} is not in [0, 1)",
-            o.label_smoothing);
-  ag::check(o.clip >= 0, "--clip {} is negative (0 turns clipping off)", o.clip);
-  ag::check(o.min_freq >= 1, "--min-freq {} is below 1", o.min_freq);
-  ag::check(o.threads >= 0, "--threads {} is negative", o.threads);
-  ag::check(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
-  ag::check(o.keep_epochs >= 0, "--keep-epochs {} is negative", o.keep_epochs);
-  ag::check(o.val_limit >= 0, "--val-limit {} is negative (0: all)", o.val_limit);
-  ag::check(o.max_steps >= -1, "--max-steps {} is below -1 (-1: every epoch)", o.max_steps);
+// Bad numbers end the run before it starts, each named by its option: a usage error (exit 2). 0
+// means "the recipe's" where TrainOptions says so, and is resolved before this.
+void check_options(const TrainOptions& o, const TranslationConfig& model) {
+  using ag::train::check_usage;
+  check_usage(std::isfinite(o.lr) && o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
+  check_usage(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
+  check_usage(o.max_tokens > 0, "--max-tokens {} is not a positive token count", o.max_tokens);
+  check_usage(o.warmup >= 0, "--warmup {} is negative", o.warmup);
+  check_usage(o.label_smoothing >= 0 && o.label_smoothing < 1, "--label-smoothing {} is not in [0, 1)",
+              o.label_smoothing);
+  check_usage(std::isfinite(o.clip) && o.clip >= 0, "--clip {} is not a finite number >= 0 (0 turns clipping off)",
+              o.clip);
+  check_usage(o.min_freq >= 1, "--min-freq {} is below 1", o.min_freq);
+  check_usage(o.threads >= 0 && o.threads <= ag::kMaxThreads, "--threads {} is not in [1, {}]", o.threads,
+              ag::kMaxThreads);
+  check_usage(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
+  check_usage(o.keep_epochs >= 0, "--keep-epochs {} is negative", o.keep_epochs);
+  check_usage(o.val_limit >= 0, "--val-limit {} is negative (0: all)", o.val_limit);
+  check_usage(o.max_steps >= -1, "--max-steps {} is below -1 (-1: every epoch)", o.max_steps);
+  check_usage(o.schedule.empty() || o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
+              "--schedule {} is not inverse-sqrt, linear or constant", o.schedule);
+  check_usage(model.arch != "transformer" || model.heads <= 0 || model.d_model % model.heads == 0,
+              "--heads {} does not divide --d-model {}", model.heads, model.d_model);
+  try {
+    model.validate();
+  } catch (const ag::Error& e) {
+    throw ag::train::UsageError(e.what());
+  }
 }
 
 ag::data::ParallelCorpus first(ag::data::ParallelCorpus c, int64_t n) {
@@ -123,6 +138,7 @@ void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::nn::Dat
   f.write("/epoch_ends", ag::IntTensor(epoch_ends, {static_cast<int64_t>(epoch_ends.size())}));
   f.set_attr("/", "steps", s);
   f.set_attr("/", "recipe", recipe.dump());
+  f.close();
   std::printf("wrote the initial model and %lld batches (%lld epochs from epoch %lld) to %s\n",
               static_cast<long long>(s), static_cast<long long>(epoch_ends.size()),
               static_cast<long long>(from.epoch), o.export_batches.c_str());
@@ -137,7 +153,11 @@ TrainResult train(const TrainOptions& given) {
   std::optional<ag::nn::Checkpoint> resume;
   json progress = {{"best_val_bleu", -1.0}, {"best_epoch", -1}};
   json run_data;  // a resumed run's corpus: {"dir", "train_pairs"} (absent in runs from before it was kept)
+  // One run per folder: the lock is taken before anything in the folder is read or written (for
+  // a new run, once its options are known to be good, so a refused command line leaves no folder).
+  std::optional<ag::train::RunLock> lock;
   if (!given.resume_dir.empty()) {
+    lock.emplace(given.resume_dir);
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
     resume = ag::nn::load_checkpoint(last.string());
     try {
@@ -153,11 +173,14 @@ TrainResult train(const TrainOptions& given) {
     o.out_dir = given.resume_dir;
     ag::check(resume->optimizer && resume->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
               given.resume_dir, last.string());
-    std::printf("resuming %s: epoch %lld, batch %lld\n", last.c_str(), static_cast<long long>(resume->data->epoch),
-                static_cast<long long>(resume->data->position));
+    std::printf("resuming %s: epoch %lld, batch %lld, with the run's recipe (lr %g, %s schedule, seed %llu) to epoch "
+                "%lld%s\n",
+                last.c_str(), static_cast<long long>(resume->data->epoch), static_cast<long long>(resume->data->position),
+                o.lr, o.schedule.empty() ? "default" : o.schedule.c_str(), static_cast<unsigned long long>(o.seed),
+                static_cast<long long>(o.epochs), given.epochs > 0 ? " (--epochs)" : "");
   }
-  if (!resume && o.export_batches.empty()) ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   if (o.threads > 0) ag::set_num_threads(o.threads);
+  if (o.detect_anomaly) ag::set_detect_anomaly(true);
   ag::manual_seed(o.seed);
   const bool transformer = config.arch == "transformer";
   // The measured Multi30k recipes (README). The transformer's linear decay scored 36.2 val BLEU
@@ -171,10 +194,12 @@ TrainResult train(const TrainOptions& given) {
   if (o.lr == 0) o.lr = 1e-3;
   if (o.epochs == 0) o.epochs = transformer ? 16 : 10;
   if (o.max_tokens == 0) o.max_tokens = transformer ? 2048 : 4096;
-  check_options(o);
+  check_options(o, config);
   if (o.schedule.empty()) o.schedule = transformer ? "linear" : "constant";
-  ag::check(o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
-            "--schedule {} is not inverse-sqrt, linear or constant", o.schedule);
+  if (!resume && o.export_batches.empty()) {
+    lock.emplace(o.out_dir);
+    ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
+  }
 
   // Data: train and val, vocabularies of the training split. A resumed run reads the corpus it started
   // on, unless --data names another copy of it.
@@ -208,9 +233,10 @@ TrainResult train(const TrainOptions& given) {
   auto optimizer = transformer ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
                                                                    ag::optim::Adam::Betas{0.9, 0.98}, 1e-9)
                                : std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr);
-  // The run's last step, where the linear schedule reaches 0 (bucketing makes epochs' batch counts differ).
+  // The run's last step, where the linear schedule reaches 0 (bucketing makes epochs' batch counts
+  // differ). Epochs are planned only until --max-steps is reached, so a huge --epochs costs nothing.
   int64_t schedule_steps = 0;
-  for (int64_t epoch = 0; epoch < o.epochs; ++epoch)
+  for (int64_t epoch = 0; epoch < o.epochs && (o.max_steps < 0 || schedule_steps < o.max_steps); ++epoch)
     schedule_steps += static_cast<int64_t>(epoch_batches(train_pairs, o.max_tokens, o.seed, epoch).size());
   if (o.max_steps >= 0) schedule_steps = std::min(schedule_steps, o.max_steps);
   std::unique_ptr<ag::optim::Scheduler> scheduler;
@@ -252,11 +278,11 @@ TrainResult train(const TrainOptions& given) {
   }
   int64_t total_steps = scheduler->last_step();
   double all_tokens = 0;
+  ag::train::install_interrupt_handler();  // from here on, Ctrl-C saves last.h5 and stops
   ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
                                 {"step", "epoch", "train_loss", "val_loss", "val_perplexity", "val_bleu", "lr",
                                  "tokens_per_s"},
                                 resume ? static_cast<double>(total_steps) : -1);
-  ag::train::install_interrupt_handler();
 
   model->train();
   bool done = false;
@@ -273,9 +299,10 @@ TrainResult train(const TrainOptions& given) {
       const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
       const ag::Tensor loss =
           ag::cross_entropy(logits, batch.trg_out, kPad, static_cast<float>(o.label_smoothing));
+      ag::train::check_finite_loss(loss.item(), total_steps + 1);
       optimizer->zero_grad();
       loss.backward();
-      if (o.clip > 0) ag::optim::clip_grad_norm_(model->named_parameters(), o.clip);
+      ag::train::clip_and_check_gradients(model->named_parameters(), o.clip, total_steps + 1);
       optimizer->step();
       scheduler->step();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
@@ -295,7 +322,10 @@ TrainResult train(const TrainOptions& given) {
       const ag::nn::DataPosition here{epoch, b + 1, o.seed};
       done = o.max_steps >= 0 && total_steps >= o.max_steps;
       const bool stop = !done && (ag::train::interrupted() || result.steps == o.stop_after_steps);
-      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) checkpoints.save_last(checkpoint(here, true));
+      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
+        ag::train::check_finite_weights(model->named_parameters(), total_steps);
+        checkpoints.save_last(checkpoint(here, true));
+      }
       if (stop) {
         result.stopped = true;
         bar.finish("stopped; last.h5 holds the run");
@@ -307,6 +337,7 @@ TrainResult train(const TrainOptions& given) {
       }
     }
     if (result.stopped) break;
+    ag::train::check_finite_weights(model->named_parameters(), total_steps);  // before validation picks them for best.h5
     const double tokens_per_s = epoch_seconds > 0 ? static_cast<double>(tokens) / epoch_seconds : 0;
     const LossResult val = evaluate_loss(*model, val_pairs, o.max_tokens);
     double bleu = 0;

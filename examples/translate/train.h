@@ -36,6 +36,7 @@ struct TrainOptions {
   int64_t stop_after_steps = -1;           // stop (saving last.h5) after this many steps in this process (tests)
   int64_t max_steps = -1;                  // end training after this many steps in all (>= 0), validating then
   bool validate_bleu = true;               // greedy BLEU on val each epoch
+  bool detect_anomaly = false;             // --detect-anomaly: name the first op whose output or gradient is not finite
   std::string export_batches;              // write the initial model and the training batches here, then exit
   int64_t export_steps = -1;               // batches to export; -1: all of the `epochs` epochs (bench/)
 };

@@ -7,29 +7,10 @@
 #   tests/cli/imdb_cli.sh PATH/TO/imdb
 [[ $# -eq 1 ]] || { echo "usage: tests/cli/imdb_cli.sh PATH/TO/imdb" >&2; exit 2; }
 imdb=$(realpath "$1")
-source "$(dirname "$0")/common.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/common.sh"
+source "$here/imdb_data.sh"
 
-# write_tree DIR PER_CLASS: aclImdb/{train,test}/{pos,neg}/<i>_<rating>.txt under DIR.
-write_tree() {
-  local pos=(good great fine lovely) neg=(bad awful poor dull) filler=(the movie plot actor scene film)
-  local split label i w text
-  for split in train test; do
-    for label in pos neg; do
-      mkdir -p "$1/aclImdb/$split/$label"
-      for ((i = 0; i < $2; ++i)); do
-        text=""
-        for ((w = 0; w < 6 + i % 9; ++w)); do
-          if ((w % 3 == 1)); then
-            if [[ $label == pos ]]; then text+="${pos[(i + w) % 4]} "; else text+="${neg[(i + w) % 4]} "; fi
-          else
-            text+="${filler[(i * 5 + w) % 6]} "
-          fi
-        done
-        echo "$text<br /><br />The End." > "$1/aclImdb/$split/$label/${i}_$([[ $label == pos ]] && echo 8 || echo 3).txt"
-      done
-    done
-  done
-}
 write_tree data 40
 
 tiny=(--vocab 30 --maxlen 16 --batch 8 --threads 1)
@@ -59,6 +40,11 @@ echo "== predict"
 grep -q '<html' page.html && grep -q 'lovely' page.html && grep -q 'awful' page.html || fail "page.html lacks the words"
 [[ $(printf 'good movie\n\nbad movie\n' | "$imdb" predict --checkpoint run/best.h5 | grep -c 'itive  ') -eq 2 ]] ||
   fail "predict from stdin should print a line per non-empty input line"
+# The preview of a long text is cut between characters: the output stays valid UTF-8.
+for pad in "" x xx; do
+  "$imdb" predict --checkpoint run/best.h5 "good $pad$(printf 'é%.0s' {1..60})" > utf8.txt || fail "predict of a long text"
+  iconv -f UTF-8 -t UTF-8 utf8.txt > /dev/null || { cat utf8.txt; fail "predict cut a character in two"; }
+done
 
 echo "== bad input"
 write_tree other 30
@@ -75,11 +61,32 @@ expect_error "$work/none" "the only folder looked in" -- "$imdb" train --data "$
 expect_error nothing.h5 -- "$imdb" eval --checkpoint nothing.h5 --data data
 echo "not hdf5" > bad.h5
 expect_error bad.h5 -- "$imdb" predict --checkpoint bad.h5 "good"
-expect_error "--batch 0" -- "$imdb" train --data data --batch 0 --out run-batch0
-expect_error adamw sgd -- "$imdb" train --data data "${tiny[@]}" --optimizer sgd --out run-sgd
+expect_usage_error --optimizer sgd -- "$imdb" train --data data "${tiny[@]}" --optimizer sgd --out run-sgd
 # A wrong command line is a usage error (exit 2) that names the option; --help is no error at all.
 expect_usage_error --checkpoint required -- "$imdb" eval --data data
 expect_usage_error --threads 0 -- "$imdb" eval --checkpoint run/best.h5 --threads 0
+# Values out of range are refused before anything runs, naming the option, and leave no run behind.
+expect_usage_error --threads 1000000 1024 -- "$imdb" train --data data --threads 1000000 --out run-bad
+expect_usage_error --batch 0 -- "$imdb" train --data data --batch 0 --out run-bad
+expect_usage_error --batch 99999999999999999999 -- "$imdb" train --data data --batch 99999999999999999999 --out run-bad
+expect_usage_error --lr nan -- "$imdb" train --data data --lr nan --out run-bad
+expect_usage_error --lr inf -- "$imdb" train --data data --lr inf --out run-bad
+expect_usage_error --maxlen 0 -- "$imdb" train --data data --maxlen 0 --out run-bad
+expect_usage_error --seed -1 -- "$imdb" train --data data --seed -1 --out run-bad
+expect_usage_error --dropout 1 -- "$imdb" train --data data --dropout 1 --out run-bad
+[[ ! -e run-bad ]] || fail "a refused command line must leave no run folder"
+# A resumed run keeps its recipe: a recipe option with --resume is refused; without --epochs the
+# run's own number of epochs stands.
+expect_usage_error --lr --resume -- "$imdb" train --resume run --lr 0.1
+"$imdb" train --data data "${tiny[@]}" --epochs 1 --out run-one > one.txt 2>&1 || { cat one.txt; fail "train --epochs 1"; }
+"$imdb" train --resume run-one > one-resumed.txt 2>&1 || { cat one-resumed.txt; fail "resume of a finished run"; }
+grep -q "with the run's recipe .* to epoch 1$" one-resumed.txt || { cat one-resumed.txt; fail "resume should say it keeps the run's 1 epoch"; }
+[[ $(wc -l < run-one/metrics.csv) -eq 2 ]] || fail "a resume without --epochs must not train past the run's own epochs"
+# The splits are checked before training: a missing test split is found at once, not after training.
+mkdir -p notest/aclImdb && cp -r data/aclImdb/train notest/aclImdb/
+expect_error "notest/aclImdb/test" -- "$imdb" train --data notest "${tiny[@]}" --out run-notest
+[[ ! -e run-notest/last.h5 ]] || fail "a missing test split must stop the run before it trains"
+
 expect_usage_error --no-such-option -- "$imdb" train --no-such-option
 "$imdb" train --help > help.txt || fail "train --help should exit 0"
 grep -q -- --epochs help.txt || fail "train --help should list --epochs"

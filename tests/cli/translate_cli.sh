@@ -7,24 +7,10 @@
 #   tests/cli/translate_cli.sh PATH/TO/translate
 [[ $# -eq 1 ]] || { echo "usage: tests/cli/translate_cli.sh PATH/TO/translate" >&2; exit 2; }
 translate=$(realpath "$1")
-source "$(dirname "$0")/common.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/common.sh"
 
-# The corpus: sentences of 3 to 7 words over 12 words, the same sentence in both languages word by word.
-de=(ein zwei drei vier hund katze mann frau sieht hat rot blau)
-en=(one two three four dog cat man woman sees has red blue)
-write_split() {  # write_split NAME PAIRS SEED
-  local i j n w
-  RANDOM=$3
-  : > "$1.lc.norm.tok.de"
-  : > "$1.lc.norm.tok.en"
-  for ((i = 0; i < $2; ++i)); do
-    local s=() t=()
-    n=$((3 + RANDOM % 5))
-    for ((j = 0; j < n; ++j)); do w=$((RANDOM % 12)); s+=("${de[w]}"); t+=("${en[w]}"); done
-    echo "${s[*]}" >> "$1.lc.norm.tok.de"
-    echo "${t[*]}" >> "$1.lc.norm.tok.en"
-  done
-}
+source "$here/multi30k_data.sh"
 mkdir data
 (cd data && write_split train 400 1 && write_split val 20 2 && write_split test_2016_flickr 20 3)
 
@@ -99,7 +85,19 @@ expect_error --resume "400 pairs" "$work/data" "$work/other" "has 300" -- \
   "$translate" train --resume run-rnn --data other --epochs 4 --threads 1
 expect_error "run-rnn/last.h5" --resume --overwrite -- "$translate" train --data data --arch rnn --out run-rnn
 expect_error /nonexistent/hyps.txt -- "$translate" eval --checkpoint run-rnn/best.h5 --data data --output /nonexistent/hyps.txt
-expect_error "--lr -1" -- "$translate" train --data data --lr -1 --out run-lr
+expect_usage_error --lr -1 -- "$translate" train --data data --lr -1 --out run-bad
+expect_usage_error --heads 3 --d-model 32 -- "$translate" train --data data --d-model 32 --heads 3 --out run-bad
+expect_usage_error --label-smoothing 1 -- "$translate" train --data data --label-smoothing 1 --out run-bad
+expect_usage_error --threads 1000000 -- "$translate" train --data data --threads 1000000 --out run-bad
+expect_usage_error --seed -1 -- "$translate" train --data data --seed -1 --out run-bad
+expect_usage_error --max-tokens 99999999999999999999 -- "$translate" train --data data --max-tokens 99999999999999999999 --out run-bad
+[[ ! -e run-bad ]] || fail "a refused command line must leave no run folder"
+expect_usage_error --warmup --resume -- "$translate" train --resume run-rnn --warmup 3
+# Epochs are planned lazily: a million epochs ending at step 3 start at once.
+timeout 120 "$translate" train --data data --d-model 32 --layers 1 --decoder-layers 1 --heads 2 --ff 64 --warmup 1 \
+  --epochs 1000000 --max-steps 3 --threads 1 \
+  --out run-lazy > lazy.txt 2>&1 || { cat lazy.txt; fail "--epochs 1000000 --max-steps 3 did not end quickly"; }
+grep -q '^summary: 3 steps' lazy.txt || { cat lazy.txt; fail "--max-steps 3 should train 3 steps"; }
 expect_error "train.lc.norm.tok.fr" -- "$translate" train --data data --src fr --out run-fr
 expect_error empty -- "$translate" train --data "$work/empty" --src de --trg en --out run-none
 # A wrong command line is a usage error (exit 2) that names the option; --help is no error at all.

@@ -134,7 +134,9 @@ TEST(ImdbExample, BadOptionsAreErrorsNamingTheOption) {
   const std::vector<std::pair<std::function<void(imdb::TrainOptions&)>, std::string>> cases = {
       {[](auto& o) { o.lr = 0; }, "--lr 0"},
       {[](auto& o) { o.weight_decay = -1; }, "--weight-decay -1"},
-      {[](auto& o) { o.epochs = 0; }, "--epochs 0"},
+      {[](auto& o) { o.epochs = -1; }, "--epochs -1"},
+      {[](auto& o) { o.lr = NAN; }, "--lr nan"},
+      {[](auto& o) { o.threads = 100000; }, "--threads 100000"},
       {[](auto& o) { o.batch = 0; }, "--batch 0"},
       {[](auto& o) { o.model.maxlen = 0; }, "--maxlen 0"},
       {[](auto& o) { o.clip = -1; }, "--clip -1"},
