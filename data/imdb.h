@@ -24,13 +24,21 @@ struct ImdbSplit {
 };
 
 /// Reads <aclimdb>/<split>/{neg,pos}/*.txt (split "train" or "test"). At most `per_class` reviews of
-/// each label when per_class > 0 (the lowest ids). A missing folder raises ag::Error naming it;
-/// empty or unreadable files are skipped and counted, invalid UTF-8 and odd file names are kept
-/// with a warning.
+/// each label when per_class > 0 (the lowest ids). Empty or unreadable files are skipped and
+/// counted; invalid UTF-8 and odd file names are kept with a warning. Raises ag::Error naming the
+/// folder when a class folder is missing, holds no .txt file or no usable review (training on one
+/// class is no training), and naming the path for a filesystem error (a symlink loop, say).
 ImdbSplit read_imdb_split(const std::filesystem::path& aclimdb, const std::string& split, int64_t per_class = 0);
 
+/// The cheap check before a long run: <aclimdb>/<split>/neg and .../pos both exist and each holds
+/// at least one .txt file (counted, not read). Raises the ag::Error read_imdb_split would raise for
+/// a missing or empty class folder or a filesystem error; returns normally otherwise.
+void check_imdb_split(const std::filesystem::path& aclimdb, const std::string& split);
+
 /// The aclImdb folder: looks (as DESIGN.md says: --data, $ATTOGRAD_DATA, shared/data) for a folder
-/// holding aclImdb/ or aclImdb_v1.tar.gz, extracting the archive into the cache on first use.
+/// holding aclImdb/ or aclImdb_v1.tar.gz. The archive is extracted on first use into the cache
+/// folder of its content (archive.h: cache_dir()/aclImdb_v1-<size>-<crc32>), and only when it holds
+/// aclImdb/train and aclImdb/test.
 std::filesystem::path find_imdb(const std::string& data_flag = "");
 
 }  // namespace ag::data

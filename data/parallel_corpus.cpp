@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "data/archive.h"
 #include "data/data_path.h"
+#include "data/input_file.h"
 
 namespace ag::data {
 
@@ -18,8 +18,9 @@ std::vector<std::string> split_tokens(const std::string& line) {
 }
 
 namespace {
+// A text file's lines (plain or gzip; a truncated or fake .gz, or a NUL byte, raises naming the file).
 std::vector<std::string> read_lines(const fs::path& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_text_file(path);
   std::vector<std::string> lines;
   size_t start = 0;
   while (start < text.size()) {

@@ -17,7 +17,9 @@ struct ParallelCorpus {
 std::vector<std::string> split_tokens(const std::string& line);
 
 /// Reads two line-aligned files, plain or gzip, one tokenised sentence per line. A missing or
-/// unreadable file, or files of different line counts, raise ag::Error naming both files and counts.
+/// unreadable file, a truncated or corrupt gzip file, a file named .gz that is not gzip, a file
+/// with a NUL byte (not text), or files of different line counts raise ag::Error naming the file
+/// (both files and their line counts for a mismatch).
 ParallelCorpus read_parallel(const std::filesystem::path& source_file, const std::filesystem::path& target_file);
 
 /// The folder holding Multi30k's files (<split>.lc.norm.tok.<lang>[.gz]) as find_data finds it:

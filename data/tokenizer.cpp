@@ -6,6 +6,9 @@ namespace ag::data {
 
 namespace {
 
+// A UTF-8 continuation byte (10xxxxxx): the second to fourth bytes of a character.
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
 bool is_word_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80;
 }
@@ -33,9 +36,10 @@ std::vector<std::string> tokenize_review(std::string_view text) {
     }
     if (c >= 'A' && c <= 'Z') {
       word += static_cast<char>(c - 'A' + 'a');
-    } else if (c == 0xC3 && i + 1 < text.size()) {
+    } else if (c == 0xC3 && i + 1 < text.size() && is_continuation(text[i + 1])) {
       // Latin-1 capitals U+00C0..U+00DE (but U+00D7, the multiplication sign) are C3 80..C3 9E in
-      // UTF-8; their small letters are 0x20 higher.
+      // UTF-8; their small letters are 0x20 higher. (A C3 without its continuation byte is invalid
+      // UTF-8, kept as a byte: the byte after it, a space say, is not swallowed into the word.)
       const unsigned char next = static_cast<unsigned char>(text[i + 1]);
       word += static_cast<char>(c);
       word += static_cast<char>(next >= 0x80 && next <= 0x9E && next != 0x97 ? next + 0x20 : next);
@@ -58,7 +62,7 @@ size_t append_lower(std::string_view text, size_t i, std::string& out) {
     out += static_cast<char>(c - 'A' + 'a');
     return 1;
   }
-  if (c == 0xC3 && i + 1 < text.size()) {
+  if (c == 0xC3 && i + 1 < text.size() && is_continuation(text[i + 1])) {
     const unsigned char next = static_cast<unsigned char>(text[i + 1]);
     out += static_cast<char>(c);
     out += static_cast<char>(next >= 0x80 && next <= 0x9E && next != 0x97 ? next + 0x20 : next);
@@ -67,6 +71,9 @@ size_t append_lower(std::string_view text, size_t i, std::string& out) {
   out += static_cast<char>(c);
   return 1;
 }
+
+// <cctype>'s isdigit is undefined for a negative char (a byte above 0x7F): compare instead.
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool is_alnum_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
 
@@ -106,7 +113,7 @@ std::vector<std::string> tokenize_sentence(std::string_view text, std::string_vi
     } else if (c == '-' && (alnum_at(i + 1) || (i > 0 && alnum_at(i - 1)))) {  // blond-haired, zwei-, -banner
       word += '-';
       ++i;
-    } else if ((c == '.' || c == ',') && i > 0 && std::isdigit(text[i - 1]) && i + 1 < text.size() && std::isdigit(text[i + 1])) {
+    } else if ((c == '.' || c == ',') && i > 0 && is_digit(text[i - 1]) && i + 1 < text.size() && is_digit(text[i + 1])) {
       word += static_cast<char>(c);  // 3.5, 1,000
       ++i;
     } else if (c == '\'' && i > 0 && alnum_at(i - 1) && alnum_at(i + 1)) {  // mcdonald's

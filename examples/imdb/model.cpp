@@ -13,20 +13,43 @@ std::string ModelConfig::to_json() const {
       .dump();
 }
 
+namespace {
+
+// An integer field in [lo, hi]. nlohmann's own conversion would take a float or a bool silently
+// (and a float beyond int64 is undefined behaviour), so anything but an integer in range is an error.
+int64_t integer_field(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi) {
+  const nlohmann::json& v = j.at(key);
+  const bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) && v.get<int64_t>() >= lo
+                                         : v.is_number_integer() && v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  ag::check(ok, "model config: {} must be an integer in [{}, {}], got {}", key, lo, hi,
+            v.is_number() ? v.dump() : std::string(v.type_name()));
+  return v.get<int64_t>();
+}
+
+}  // namespace
+
 ModelConfig ModelConfig::from_json(const std::string& text) {
   ModelConfig c;
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
-    c.vocab_size = j.at("vocab_size");
-    c.maxlen = j.at("maxlen");
-    c.embed_dim = j.at("embed_dim");
-    c.hidden = j.at("hidden");
-    c.dropout = j.at("dropout");
+    c.vocab_size = integer_field(j, "vocab_size", 3, int64_t{1} << 24);  // the 3 reserved ids at least
+    c.maxlen = integer_field(j, "maxlen", 1, int64_t{1} << 20);
+    c.embed_dim = integer_field(j, "embed_dim", 1, int64_t{1} << 16);
+    c.hidden = integer_field(j, "hidden", 1, int64_t{1} << 16);
+    const double dropout = j.at("dropout").get<double>();
+    ag::check(j.at("dropout").is_number() && dropout >= 0 && dropout < 1, "model config: dropout must be in [0, 1), got {}",
+              j.at("dropout").dump());
+    c.dropout = static_cast<float>(dropout);
     c.mask = j.at("mask");
     c.init = j.value("init", "torch");
   } catch (const nlohmann::json::exception& e) {
     throw ag::Error(fmt::format("the checkpoint's model config is not usable ({}): {}", e.what(), text));
   }
+  // Each size may be fine alone and the model still absurd: embedding plus LSTM weights, in floats.
+  const double parameters = static_cast<double>(c.vocab_size) * static_cast<double>(c.embed_dim) +
+                            8.0 * static_cast<double>(c.hidden) * static_cast<double>(c.embed_dim + c.hidden + 2);
+  ag::check(parameters <= 0x1p31, "model config: vocab_size {}, embed_dim {} and hidden {} make {:.3g} parameters, "
+            "more than the 2^31 (8 GB) accepted", c.vocab_size, c.embed_dim, c.hidden, parameters);
   return c;
 }
 

@@ -35,25 +35,45 @@ std::string TranslationConfig::to_json() const {
       .dump();
 }
 
+namespace {
+
+// An integer field in [0, 2^24]: validate() checks each size against the others. nlohmann's own
+// conversion would take a float or a bool silently (and a float beyond int64 is undefined
+// behaviour), so anything but an integer in range is an error.
+int64_t size_field(const nlohmann::json& j, const char* key) {
+  constexpr int64_t kMax = int64_t{1} << 24;
+  const nlohmann::json& v = j.at(key);
+  const bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(kMax)
+                                         : v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= kMax;
+  ag::check(ok, "the model config's {} must be an integer in [0, {}], got {}", key, kMax,
+            v.is_number() ? v.dump() : std::string(v.type_name()));
+  return v.get<int64_t>();
+}
+
+}  // namespace
+
 TranslationConfig TranslationConfig::from_json(const std::string& text) {
   TranslationConfig c;
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
     c.arch = j.at("arch");
-    c.src_vocab = j.at("src_vocab");
-    c.trg_vocab = j.at("trg_vocab");
-    c.dropout = j.at("dropout");
-    c.d_model = j.at("d_model");
-    c.encoder_layers = j.at("encoder_layers");
-    c.decoder_layers = j.at("decoder_layers");
-    c.heads = j.at("heads");
-    c.feed_forward = j.at("feed_forward");
+    c.src_vocab = size_field(j, "src_vocab");
+    c.trg_vocab = size_field(j, "trg_vocab");
+    const double dropout = j.at("dropout").get<double>();
+    ag::check(j.at("dropout").is_number() && dropout >= 0 && dropout < 1,
+              "the model config's dropout must be in [0, 1), got {}", j.at("dropout").dump());
+    c.dropout = static_cast<float>(dropout);
+    c.d_model = size_field(j, "d_model");
+    c.encoder_layers = size_field(j, "encoder_layers");
+    c.decoder_layers = size_field(j, "decoder_layers");
+    c.heads = size_field(j, "heads");
+    c.feed_forward = size_field(j, "feed_forward");
     c.positions = j.at("positions");
-    c.max_len = j.at("max_len");
+    c.max_len = size_field(j, "max_len");
     c.scale_embeddings = j.at("scale_embeddings");
     c.tie_output = j.value("tie_output", false);  // absent in checkpoints from before the option
-    c.embed = j.at("embed");
-    c.hidden = j.at("hidden");
+    c.embed = size_field(j, "embed");
+    c.hidden = size_field(j, "hidden");
   } catch (const nlohmann::json::exception& e) {
     throw ag::Error(fmt::format("the model config is not usable ({}): {}", e.what(), text));
   }
@@ -77,10 +97,19 @@ void TranslationConfig::validate() const {
           encoder_layers, decoder_layers);
     check(positions == "learned" || positions == "sinusoidal",
           "{}: positions must be \"learned\" or \"sinusoidal\", got \"{}\"", who, positions);
+    // Each size may be fine alone and the model still absurd: embeddings, positions, output layer
+    // and every layer's attention and feed-forward weights, in floats (an upper estimate).
+    const double d = static_cast<double>(d_model);
+    const double parameters = (static_cast<double>(src_vocab) + 2.0 * static_cast<double>(trg_vocab) + 2.0 * static_cast<double>(max_len)) * d +
+                              static_cast<double>(encoder_layers + decoder_layers) * (8.0 * d * d + 2.0 * d * static_cast<double>(feed_forward));
+    check(parameters <= 0x1p31, "{}: the sizes make {:.3g} parameters, more than the 2^31 (8 GB) accepted", who, parameters);
   } else {
     check(!tie_output, "{}: tie_output is a transformer option (the rnn's output layer is 2*hidden wide)", who);
     check(embed > 0 && hidden > 0, "{}: embed {} and hidden {} must be positive", who, embed, hidden);
     check(hidden % 2 == 0, "{}: hidden {} must be even (the encoder has hidden / 2 units per direction)", who, hidden);
+    const double e = static_cast<double>(embed), h = static_cast<double>(hidden);  // an upper estimate, as above
+    const double parameters = static_cast<double>(src_vocab + trg_vocab) * e + 16.0 * h * (e + h) + 4.0 * h * static_cast<double>(trg_vocab);
+    check(parameters <= 0x1p31, "{}: the sizes make {:.3g} parameters, more than the 2^31 (8 GB) accepted", who, parameters);
   }
 }
 

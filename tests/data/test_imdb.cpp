@@ -10,19 +10,19 @@
 #include "data/archive.h"
 #include "data/data_path.h"
 #include "data/imdb.h"
+#include "data/input_file.h"
+#include "tests/data/archive_util.h"
 #include "tests/test_util.h"
 
 namespace {
 
-using ag::testing::TempDir;
-
 namespace fs = std::filesystem;
 using ag::testing::error_of;
+using ag::testing::expect_mentions;
+using ag::testing::TempDir;
+using ag::testing::write_tar_gz;
 
-void write(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
+void write(const fs::path& p, const std::string& text) { ag::testing::write_bytes(p, text); }
 
 // A small aclImdb tree: 3 negative and 2 positive train reviews, one of them empty, one with a
 // malformed name, one with invalid UTF-8.
@@ -65,35 +65,6 @@ TEST(Imdb, MissingFolderIsAClearError) {
   EXPECT_NE(msg.find((tmp.path / "train" / "neg").string()), std::string::npos) << msg;
 }
 
-// A ustar header block for a regular file or a folder.
-std::string tar_header(const std::string& name, size_t size, char type) {
-  std::string h(512, '\0');
-  std::memcpy(&h[0], name.data(), name.size());
-  std::snprintf(&h[100], 8, "%07o", 0644);
-  std::snprintf(&h[124], 12, "%011zo", size);
-  h[156] = type;
-  std::memcpy(&h[257], "ustar", 5);
-  std::memset(&h[148], ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  std::snprintf(&h[148], 8, "%06o", sum);
-  return h;
-}
-
-void write_tar_gz(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& files) {
-  std::string tar;
-  for (const auto& [name, content] : files) {
-    const bool folder = name.back() == '/';
-    tar += tar_header(name, folder ? 0 : content.size(), folder ? '5' : '0');
-    tar += content;
-    tar.append((512 - content.size() % 512) % 512, '\0');
-  }
-  tar.append(1024, '\0');
-  gzFile f = gzopen(path.c_str(), "wb");
-  gzwrite(f, tar.data(), static_cast<unsigned>(tar.size()));
-  gzclose(f);
-}
-
 TEST(Archive, ExtractsOnceIntoTheCacheAndReadsGzip) {
   TempDir tmp;
   const fs::path archive = tmp.path / "aclImdb_v1.tar.gz";
@@ -105,7 +76,8 @@ TEST(Archive, ExtractsOnceIntoTheCacheAndReadsGzip) {
   ::setenv("XDG_CACHE_HOME", (tmp.path / "cache").c_str(), 1);
   ::setenv("ATTOGRAD_DATA", tmp.path.c_str(), 1);
   const fs::path acl = ag::data::find_imdb();
-  EXPECT_EQ(acl, tmp.path / "cache" / "attograd" / "aclImdb_v1" / "aclImdb");
+  EXPECT_EQ(acl, ag::data::extraction_folder(archive, "aclImdb_v1") / "aclImdb");
+  EXPECT_EQ(acl.parent_path().filename().string().rfind(fmt::format("aclImdb_v1-{}-", fs::file_size(archive)), 0), 0u) << acl;
   EXPECT_EQ(ag::data::read_imdb_split(acl, "test").reviews[1].text, "great");
   // Second call: already there, nothing extracted again (no partial folders left behind either).
   EXPECT_EQ(ag::data::find_imdb(), acl);
@@ -117,22 +89,82 @@ TEST(Archive, ExtractsOnceIntoTheCacheAndReadsGzip) {
   ::unsetenv("XDG_CACHE_HOME");
 }
 
-TEST(Archive, RefusesUnsafePathsAndTruncatedArchives) {
-  TempDir tmp;
-  write_tar_gz(tmp.path / "evil.tar.gz", {{"../escape.txt", "x"}});
-  EXPECT_NE(error_of([&] { ag::data::extract_tar_gz(tmp.path / "evil.tar.gz", tmp.path / "out"); }).find("escape"),
-            std::string::npos);
-  EXPECT_FALSE(fs::exists(tmp.path / "out"));
-  EXPECT_FALSE(fs::exists(tmp.path.parent_path() / "escape.txt"));
-  write_tar_gz(tmp.path / "ok.tar.gz", {{"a.txt", std::string(5000, 'a')}});
-  {  // keep only half of the compressed file
-    std::ifstream in(tmp.path / "ok.tar.gz", std::ios::binary);
-    std::string raw((std::istreambuf_iterator<char>(in)), {});
-    std::ofstream(tmp.path / "cut.tar.gz", std::ios::binary) << raw.substr(0, raw.size() / 2);
+// The archive is found through $ATTOGRAD_DATA and extracted into a test cache.
+struct ImdbArchiveHere {
+  explicit ImdbArchiveHere(const fs::path& root) {
+    ::setenv("XDG_CACHE_HOME", (root / "cache").c_str(), 1);
+    ::setenv("ATTOGRAD_DATA", (root / "data").c_str(), 1);
   }
-  const std::string msg = error_of([&] { ag::data::extract_tar_gz(tmp.path / "cut.tar.gz", tmp.path / "out2"); });
-  EXPECT_NE(msg.find("cut.tar.gz"), std::string::npos) << msg;
-  EXPECT_FALSE(fs::exists(tmp.path / "out2"));
+  ~ImdbArchiveHere() {
+    ::unsetenv("ATTOGRAD_DATA");
+    ::unsetenv("XDG_CACHE_HOME");
+  }
+};
+
+// The cache was keyed by the archive's name: a new aclImdb_v1.tar.gz trained on the old extraction.
+TEST(Archive, ADifferentImdbArchiveOfTheSameNameIsReadAfresh) {
+  TempDir tmp;
+  ImdbArchiveHere here(tmp.path);
+  const fs::path archive = tmp.path / "data" / "aclImdb_v1.tar.gz";
+  auto write_archive = [&](const std::string& word) {
+    write_tar_gz(archive, {{"aclImdb/train/neg/1_2.txt", word + " bad"}, {"aclImdb/train/pos/1_9.txt", word + " good"},
+                           {"aclImdb/test/neg/1_1.txt", word + " awful"}, {"aclImdb/test/pos/1_10.txt", word + " great"}});
+  };
+  write_archive("first");
+  EXPECT_EQ(ag::data::read_imdb_split(ag::data::find_imdb(), "train").reviews[0].text, "first bad");
+  write_archive("second");
+  EXPECT_EQ(ag::data::read_imdb_split(ag::data::find_imdb(), "train").reviews[0].text, "second bad");
+}
+
+// An archive without aclImdb/ once poisoned the cache for good (every later run: "folder missing").
+TEST(Archive, AnImdbArchiveWithoutTheSplitsIsRefusedAndLeavesNoCache) {
+  TempDir tmp;
+  ImdbArchiveHere here(tmp.path);
+  const fs::path archive = tmp.path / "data" / "aclImdb_v1.tar.gz";
+  write_tar_gz(archive, {{"something/else.txt", "not the reviews"}});
+  for (int attempt = 0; attempt < 2; ++attempt)
+    expect_mentions(error_of([] { ag::data::find_imdb(); }), {archive.string(), "no aclImdb/train folder"});
+  write_tar_gz(archive, {{"aclImdb/train/neg/1_2.txt", "bad"}, {"aclImdb/train/pos/1_9.txt", "good"}});
+  expect_mentions(error_of([] { ag::data::find_imdb(); }), {archive.string(), "no aclImdb/test folder"});
+  EXPECT_TRUE(fs::is_empty(tmp.path / "cache" / "attograd"));
+}
+
+// A symlink loop ended in "unexpected error (please report it)" (a std::filesystem exception).
+TEST(Imdb, ASymlinkLoopIsAClearErrorNamingThePath) {
+  TempDir tmp;
+  fs::create_directory_symlink("aclImdb", tmp.path / "aclImdb");  // aclImdb -> itself
+  expect_mentions(error_of([&] { ag::data::read_imdb_split(tmp.path / "aclImdb", "train"); }),
+                  {(tmp.path / "aclImdb").string(), "symbolic links"});
+  expect_mentions(error_of([&] { ag::data::check_imdb_split(tmp.path / "aclImdb", "test"); }), {"aclImdb", "symbolic links"});
+  expect_mentions(error_of([&] { ag::data::find_imdb(tmp.path.string()); }), {"aclImdb", "symbolic links"});
+  TempDir inside;
+  const fs::path acl = make_tree(inside.path);
+  fs::create_symlink("loop.txt", acl / "train" / "neg" / "loop.txt");
+  expect_mentions(error_of([&] { ag::data::read_imdb_split(acl, "train"); }), {"train/neg/loop.txt", "symbolic links"});
+}
+
+// An empty train/neg trained one class silently; an empty test split scored 0.00%.
+TEST(Imdb, AClassFolderWithoutReviewsIsAnErrorNamingIt) {
+  TempDir tmp;
+  const fs::path acl = make_tree(tmp.path);
+  for (const auto& e : fs::directory_iterator(acl / "train" / "neg")) fs::remove(e.path());
+  write(acl / "train" / "neg" / "README", "no .txt here");
+  expect_mentions(error_of([&] { ag::data::read_imdb_split(acl, "train"); }), {(acl / "train" / "neg").string(), "no reviews"});
+  write(acl / "train" / "neg" / "1_1.txt", " \n ");  // a file, but an empty review
+  expect_mentions(error_of([&] { ag::data::read_imdb_split(acl, "train"); }),
+                  {(acl / "train" / "neg").string(), "no usable reviews"});
+}
+
+TEST(Imdb, CheckImdbSplitFindsAMissingOrEmptySplitWithoutReadingIt) {
+  TempDir tmp;
+  const fs::path acl = make_tree(tmp.path);
+  ag::data::check_imdb_split(acl, "train");
+  ag::data::check_imdb_split(acl, "test");
+  expect_mentions(error_of([&] { ag::data::check_imdb_split(acl, "valid"); }), {(acl / "valid" / "neg").string(), "missing"});
+  fs::remove(acl / "test" / "pos" / "1_8.txt");
+  expect_mentions(error_of([&] { ag::data::check_imdb_split(acl, "test"); }), {(acl / "test" / "pos").string(), "no reviews"});
+  fs::remove_all(acl / "test");
+  expect_mentions(error_of([&] { ag::data::check_imdb_split(acl, "test"); }), {(acl / "test" / "neg").string(), "missing"});
 }
 
 TEST(DataPath, ListsEveryFolderTriedAndWhereToGetTheData) {

@@ -28,6 +28,13 @@ TEST(Tokenizer, EdgeCases) {
   EXPECT_EQ(tokenize_review("Café ÉCLAIR naïve"), (Words{"café", "éclair", "naïve"}));
 }
 
+// Found by the tokenizer fuzz target: a C3 byte without its continuation (invalid UTF-8) took the
+// next byte into the word, whatever it was: a space, or the '<' of a "<br />".
+TEST(Tokenizer, AnInvalidLeadByteDoesNotSwallowTheNextCharacter) {
+  EXPECT_EQ(tokenize_review("caf\xC3 au<br />lait\xC3<br />x"), (Words{"caf\xC3", "au", "lait\xC3", "x"}));
+  EXPECT_EQ(ag::data::tokenize_sentence("caf\xC3 au"), (Words{"caf\xC3", "au"}));
+}
+
 TEST(Utf8, Validation) {
   EXPECT_TRUE(ag::data::valid_utf8("plain ascii"));
   EXPECT_TRUE(ag::data::valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xAC"));

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <set>
 
-#include "data/archive.h"
 #include "data/bucketing.h"
 #include "data/parallel_corpus.h"
 #include "data/tokenizer.h"
+#include "tests/data/archive_util.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -49,6 +49,25 @@ TEST(ParallelCorpus, LineCountMismatchAndMissingFileNameBothFiles) {
   ag::testing::expect_mentions(error_of([&] { ag::data::read_parallel(src, "/nonexistent/x.en"); }), {"/nonexistent/x.en"});
   fs::remove(src);
   fs::remove(trg);
+}
+
+// A truncated .gz read without error (eval scored 12 of 200 lines, exit 0), and random bytes named
+// .gz trained as text: both are refused, naming the file.
+TEST(ParallelCorpus, TruncatedFakeAndBinaryFilesAreRefusedNamingTheFile) {
+  ag::testing::TempDir tmp;
+  std::string lines;
+  for (int i = 0; i < 200; ++i) lines += "sentence number " + std::to_string(i) + " .\n";
+  ag::testing::write_bytes(tmp.path / "ref.en", lines);
+  const std::string gz = ag::testing::gzip(lines);
+  ag::testing::write_bytes(tmp.path / "cut.de.gz", gz.substr(0, gz.size() / 3));
+  ag::testing::expect_mentions(error_of([&] { ag::data::read_parallel(tmp.path / "cut.de.gz", tmp.path / "ref.en"); }),
+                               {(tmp.path / "cut.de.gz").string(), "truncated"});
+  ag::testing::write_bytes(tmp.path / "fake.de.gz", ag::testing::random_bytes(3000));
+  ag::testing::expect_mentions(error_of([&] { ag::data::read_parallel(tmp.path / "fake.de.gz", tmp.path / "ref.en"); }),
+                               {(tmp.path / "fake.de.gz").string(), "not gzip"});
+  ag::testing::write_bytes(tmp.path / "binary.de", ag::testing::random_bytes(3000));
+  ag::testing::expect_mentions(error_of([&] { ag::data::read_parallel(tmp.path / "ref.en", tmp.path / "binary.de"); }),
+                               {(tmp.path / "binary.de").string(), "not a text file"});
 }
 
 TEST(SentenceTokenizer, MosesStyleAsMulti30k) {
