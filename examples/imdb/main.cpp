@@ -39,7 +39,12 @@ Loaded load_model(const std::string& path) {
   const auto run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
   ag::check(run.is_object() && run.contains("model") && c.vocab.count("words") == 1,
             "{} has no model config or vocabulary (/vocab/words); was it written by imdb train?", path);
-  const auto config = imdb::ModelConfig::from_json(run.at("model").dump());
+  imdb::ModelConfig config;
+  try {
+    config = imdb::ModelConfig::from_json(run.at("model").dump());
+  } catch (const ag::Error& e) {
+    throw ag::Error(fmt::format("{}: {}", path, e.what()));
+  }
   const int64_t words = static_cast<int64_t>(c.vocab.at("words").size());
   ag::check(words == config.vocab_size,
             "{} is inconsistent: its vocabulary has {} words but its model config (and embedding) {} ids", path, words,

@@ -23,7 +23,12 @@ LoadedModel load_model(const std::string& checkpoint) {
             "{} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
             checkpoint);
   LoadedModel out;
-  const TranslationConfig config = TranslationConfig::from_json(run.at("model").dump());
+  TranslationConfig config;
+  try {
+    config = TranslationConfig::from_json(run.at("model").dump());
+  } catch (const ag::Error& e) {
+    throw ag::Error(fmt::format("{}: {}", checkpoint, e.what()));
+  }
   const auto src_words = static_cast<int64_t>(c.vocab.at("src").size());
   const auto trg_words = static_cast<int64_t>(c.vocab.at("trg").size());
   ag::check(src_words == config.src_vocab && trg_words == config.trg_vocab,

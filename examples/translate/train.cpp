@@ -169,6 +169,8 @@ TrainResult train(const TrainOptions& given) {
     } catch (const json::exception& e) {
       throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of translate train ({})",
                                   given.resume_dir, last.string(), e.what()));
+    } catch (const ag::Error& e) {  // a model config out of range
+      throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, last.string(), e.what()));
     }
     o.out_dir = given.resume_dir;
     ag::check(resume->optimizer && resume->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
