@@ -1,6 +1,8 @@
 // User-defined ops: custom_op (torch.autograd.Function) and record(); gradcheck catches wrong ones.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/core.h"
 
 namespace {
@@ -88,6 +90,11 @@ TEST(CustomOp, GradcheckReportsTheWorstElement) {
   EXPECT_EQ(r.index, 2);
   EXPECT_NE(r.message.find("analytic"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("numeric"), std::string::npos) << r.message;
+  // The tolerance names its parts, the float32 noise bound of the numeric side among them.
+  EXPECT_NE(r.message.find("float32 noise"), std::string::npos) << r.message;
+  EXPECT_GT(r.noise, 0.0f);
+  EXPECT_GT(r.tolerance, r.noise);
+  EXPECT_GT(std::fabs(r.analytic - r.numeric), r.tolerance);
 }
 
 TEST(CustomOp, InPlaceChangeOfAnInputIsCaught) {
