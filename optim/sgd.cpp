@@ -45,9 +45,13 @@ void SGD::update(const ParamGroup& group, const std::string&, Tensor& p, const T
     });
     return;
   }
-  auto [it, first] = state.tensors.try_emplace("momentum_buffer");
-  if (first) it->second = empty(p.shape());
-  float* buf = it->second.data();
+  // Plain variables, not a structured binding: the lambda below captures `first`, and clang before 16
+  // cannot capture a binding.
+  const auto emplaced = state.tensors.try_emplace("momentum_buffer");
+  Tensor& buffer = emplaced.first->second;
+  const bool first = emplaced.second;
+  if (first) buffer = empty(p.shape());
+  float* buf = buffer.data();
   const bool nesterov = nesterov_;
   parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
@@ -56,7 +60,7 @@ void SGD::update(const ParamGroup& group, const std::string&, Tensor& p, const T
       w[i] -= lr * (nesterov ? d + mu * buf[i] : buf[i]);
     }
   });
-  it->second.storage()->bump_version();
+  buffer.storage()->bump_version();
 }
 
 }  // namespace ag::optim

@@ -116,7 +116,9 @@ TEST_P(BroadcastTable, ShapesAndGradients) {
   using Binary = Tensor (*)(const Tensor&, const Tensor&);
   const std::pair<const char*, Binary> ops[] = {
       {"add", ag::add}, {"sub", ag::sub}, {"mul", ag::mul}, {"div", ag::div}};
-  for (const auto& [name, op] : ops) {
+  for (const auto& entry : ops) {
+    const char* name = entry.first;
+    const Binary op = entry.second;  // a plain variable the lambdas capture (clang before 16 cannot capture a binding)
     Tensor a = param(c.a, 21), b = param(c.b, 22, 0.5f, 1.5f);  // b is a divisor: keep it from 0
     Tensor y = op(a, b);
     EXPECT_EQ(y.shape(), c.out) << name;
