@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs the whole suite with ctest.
+#   bash tools/test.sh [--compiler clang | --sanitize] [ctest args...]
+# Default: g++ in build/. --compiler clang: build-clang/. --sanitize: clang with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer in build-sanitize/, where any finding fails its test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/build.sh
-ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
+mode=() dir=build
+case "${1:-}" in
+  --compiler)
+    [ "${2:-}" = clang ] || { echo "usage: test.sh [--compiler clang | --sanitize] [ctest args...]" >&2; exit 2; }
+    mode=(--compiler clang) dir=build-clang; shift 2 ;;
+  --sanitize)
+    mode=(--sanitize) dir=build-sanitize; shift
+    source tools/sanitizer_env.sh ;;
+esac
+bash tools/build.sh "${mode[@]}"
+ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" "$@"
