@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer targets of tests/fuzz/ (one per reader of outside bytes), one after another:
+# Runs the libFuzzer targets of tests/fuzz/ (one per reader of outside bytes):
 #   bash tools/fuzz.sh [SECONDS] [TARGET...]     SECONDS per target (default 60); by default every
-#                                                target but checkpoint_repaired (see below)
+#                                                target but checkpoint_repaired (see below), as
+#                                                many at once as there are cores
 # Each target starts from a copy of its committed seeds (tests/fuzz/corpus/<target>/) and regression
 # inputs (tests/fuzz/regressions/<target>/), so a run never changes the committed corpus; the inputs it
 # finds interesting are kept in the run's folder, printed at the end. The build is build-sanitize,
@@ -56,23 +57,33 @@ export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 
 runs=$(realpath "$dir")/fuzz-runs/$(date +%Y%m%d-%H%M%S)
-failed=() summary=()
+# One libFuzzer process per core at a time (each is single-threaded); ATTOGRAD_FUZZ_JOBS=N changes it.
+jobs=${ATTOGRAD_FUZZ_JOBS:-$(nproc)}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: ATTOGRAD_FUZZ_JOBS must be a positive integer" >&2; exit 2; }
+declare -A seeds
 for t in "${targets[@]}"; do
   work=$runs/$t
   mkdir -p "$work/corpus" "$work/crashes"
   cp tests/fuzz/corpus/"$t"/* "$work/corpus/"
   if compgen -G "tests/fuzz/regressions/$t/*" > /dev/null; then cp tests/fuzz/regressions/"$t"/* "$work/corpus/"; fi
-  seeds=$(ls "$work/corpus" | wc -l)
+  seeds[$t]=$(ls "$work/corpus" | wc -l)
   options=(-max_total_time="$seconds" -max_len="${max_len[$t]}" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=20
            -print_final_stats=1 -artifact_prefix="$work/crashes/")
   [[ -f tests/fuzz/$t.dict ]] && options+=(-dict="tests/fuzz/$t.dict")
-  echo "== fuzz $t: ${seconds}s from $seeds seeds (log: $work/log.txt)"
-  status=0
-  "${binary[$t]}" "${options[@]}" "$work/corpus" > "$work/log.txt" 2>&1 || status=$?
+  while [[ $(jobs -rp | wc -l) -ge $jobs ]]; do wait -n || true; done
+  echo "== fuzz $t: ${seconds}s from ${seeds[$t]} seeds (log: $work/log.txt)"
+  { status=0; "${binary[$t]}" "${options[@]}" "$work/corpus" > "$work/log.txt" 2>&1 || status=$?; echo $status > "$work/status"; } &
+done
+wait
+
+failed=() summary=()
+for t in "${targets[@]}"; do
+  work=$runs/$t
+  status=$(cat "$work/status")
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log.txt" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -oE '^#[0-9]+.*cov: [0-9]+ ft: [0-9]+' "$work/log.txt" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || echo "cov: ?")
   found=$(find "$work/crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
-  line="$t: $execs runs, $cov, $(( $(ls "$work/corpus" | wc -l) - seeds )) new inputs in $work/corpus"
+  line="$t: $execs runs, $cov, $(( $(ls "$work/corpus" | wc -l) - seeds[$t] )) new inputs in $work/corpus"
   if [[ $status -ne 0 || -n $found ]]; then
     failed+=("$t")
     line+=" -- FOUND A PROBLEM (exit $status)"
