@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 #include "examples/imdb/model.h"
-#include "nn/hdf5.h"
-#include "optim/adam.h"
-#include "train/command_line.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/optim/adam.h"
+#include "attograd/train/command_line.h"
 
 int main(int argc, char** argv) {
   std::string path;

@@ -14,15 +14,15 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
-#include "data/parallel_corpus.h"
+#include "attograd/core/core.h"
+#include "attograd/data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
-#include "nn/hdf5.h"
-#include "optim/adam.h"
-#include "optim/clip.h"
-#include "optim/schedule.h"
-#include "train/command_line.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/optim/adam.h"
+#include "attograd/optim/clip.h"
+#include "attograd/optim/schedule.h"
+#include "attograd/train/command_line.h"
 
 namespace {
 

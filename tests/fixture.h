@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "nn/hdf5.h"
-#include "nn/module.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/module.h"
 
 namespace ag::testing {
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/ops/elementwise.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "nn/module.h"
+#include "attograd/core/error.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/random.h"
+#include "attograd/core/tensor.h"
+#include "attograd/nn/module.h"
 
 namespace ag::testing {
 

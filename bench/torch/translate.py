@@ -70,7 +70,7 @@ def load_batches(f, count):
 
 def data_dir(flag, lang):
     """--data alone when given, else $ATTOGRAD_DATA, then shared/data beside the source tree; each or its
-    multi30k/ (data/data_path.h)."""
+    multi30k/ (attograd/data/data_path.h)."""
     tried = []
     bases = (flag,) if flag else (os.environ.get("ATTOGRAD_DATA"), os.path.join(ROOT, "..", "shared", "data"))
     for base in bases:
@@ -84,7 +84,7 @@ def data_dir(flag, lang):
 
 
 def read_split(directory, split, lang):
-    """Lines of <split>.lc.norm.tok.<lang>[.gz] split on ASCII whitespace, as data/parallel_corpus.cpp."""
+    """Lines of <split>.lc.norm.tok.<lang>[.gz] split on ASCII whitespace, as attograd/data/parallel_corpus.cpp."""
     path = os.path.join(directory, f"{split}.lc.norm.tok.{lang}")
     if os.path.exists(path + ".gz"):
         with gzip.open(path + ".gz", "rb") as f:
@@ -131,9 +131,9 @@ def make_optimizer(model, recipe):
     adam = torch.optim.Adam(model.parameters(), lr=recipe["lr"], betas=(recipe["beta1"], recipe["beta2"]),
                             eps=recipe["eps"], amsgrad=bool(recipe["amsgrad"]))
     start, w = recipe["scheduler_step"], recipe["warmup"]
-    if recipe["schedule"] == "InverseSqrt":  # optim/schedule.cpp: min(s / w, sqrt(w / s))
+    if recipe["schedule"] == "InverseSqrt":  # attograd/optim/schedule.cpp: min(s / w, sqrt(w / s))
         factor = lambda s: (s + start) / w if s + start <= w else math.sqrt(w / (s + start))  # noqa: E731
-    elif recipe["schedule"] == "WarmupLinear":  # optim/schedule.cpp: s / w, then (total - s) / (total - w)
+    elif recipe["schedule"] == "WarmupLinear":  # attograd/optim/schedule.cpp: s / w, then (total - s) / (total - w)
         total = recipe["total_steps"]
         factor = lambda s: ((s + start) / w if s + start < w  # noqa: E731
                             else max(0.0, (total - s - start) / (total - w)))

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

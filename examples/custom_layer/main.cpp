@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/core.h"
-#include "nn/linear.h"
-#include "nn/module.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/module.h"
 
 using ag::Tensor;
 

@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/error.h"
-#include "core/threads.h"
-#include "data/padding.h"
-#include "data/tokenizer.h"
+#include "attograd/core/error.h"
+#include "attograd/core/threads.h"
+#include "attograd/data/padding.h"
+#include "attograd/data/tokenizer.h"
 
 namespace imdb {
 

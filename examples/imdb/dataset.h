@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/imdb.h"
-#include "data/vocab.h"
+#include "attograd/core/tensor.h"
+#include "attograd/data/imdb.h"
+#include "attograd/data/vocab.h"
 #include "examples/imdb/model.h"
 
 namespace imdb {

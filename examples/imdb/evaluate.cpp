@@ -4,8 +4,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "core/core.h"
-#include "train/progress.h"
+#include "attograd/core/core.h"
+#include "attograd/train/progress.h"
 
 namespace imdb {
 

@@ -11,19 +11,19 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
-#include "data/data_path.h"
-#include "data/tokenizer.h"
+#include "attograd/core/core.h"
+#include "attograd/data/data_path.h"
+#include "attograd/data/tokenizer.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
-#include "nn/hdf5.h"
-#include "nn/sealed_file.h"
-#include "nn/serialize.h"
-#include "train/checkpoint_manager.h"
-#include "train/command_line.h"
-#include "train/interrupt.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/sealed_file.h"
+#include "attograd/nn/serialize.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/command_line.h"
+#include "attograd/train/interrupt.h"
 
 namespace {
 

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
-#include "nn/init.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/init.h"
 
 namespace imdb {
 

@@ -4,11 +4,11 @@
 #include <memory>
 #include <string>
 
-#include "nn/attention.h"
-#include "nn/dropout.h"
-#include "nn/embedding.h"
-#include "nn/linear.h"
-#include "nn/lstm.h"
+#include "attograd/nn/attention.h"
+#include "attograd/nn/dropout.h"
+#include "attograd/nn/embedding.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/lstm.h"
 
 namespace imdb {
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "core/core.h"
-#include "train/markup.h"
-#include "data/tokenizer.h"
+#include "attograd/core/core.h"
+#include "attograd/train/markup.h"
+#include "attograd/data/tokenizer.h"
 #include "examples/imdb/dataset.h"
 
 namespace imdb {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "data/vocab.h"
+#include "attograd/data/vocab.h"
 #include "examples/imdb/model.h"
 
 namespace imdb {

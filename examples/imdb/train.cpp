@@ -8,23 +8,23 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
-#include "data/data_path.h"
-#include "data/imdb.h"
-#include "data/shuffle.h"
+#include "attograd/core/core.h"
+#include "attograd/data/data_path.h"
+#include "attograd/data/imdb.h"
+#include "attograd/data/shuffle.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
-#include "nn/hdf5.h"
-#include "nn/serialize.h"
-#include "optim/adam.h"
-#include "optim/clip.h"
-#include "train/checkpoint_manager.h"
-#include "train/finite.h"
-#include "train/interrupt.h"
-#include "train/metrics.h"
-#include "train/progress.h"
-#include "train/run_lock.h"
-#include "train/usage_error.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/serialize.h"
+#include "attograd/optim/adam.h"
+#include "attograd/optim/clip.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/finite.h"
+#include "attograd/train/interrupt.h"
+#include "attograd/train/metrics.h"
+#include "attograd/train/progress.h"
+#include "attograd/train/run_lock.h"
+#include "attograd/train/usage_error.h"
 
 namespace imdb {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "core/error.h"
-#include "data/bucketing.h"
+#include "attograd/core/error.h"
+#include "attograd/data/bucketing.h"
 
 namespace translate {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/parallel_corpus.h"
-#include "data/vocab.h"
+#include "attograd/core/tensor.h"
+#include "attograd/data/parallel_corpus.h"
+#include "attograd/data/vocab.h"
 #include "examples/translate/model.h"
 
 namespace translate {

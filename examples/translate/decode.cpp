@@ -5,7 +5,7 @@
 #include <functional>
 #include <numeric>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace translate {
 

@@ -7,12 +7,12 @@
 #include <numeric>
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 #include "examples/translate/decode.h"
-#include "nn/checkpoint_average.h"
-#include "nn/sealed_file.h"
-#include "nn/serialize.h"
-#include "train/progress.h"
+#include "attograd/nn/checkpoint_average.h"
+#include "attograd/nn/sealed_file.h"
+#include "attograd/nn/serialize.h"
+#include "attograd/train/progress.h"
 
 namespace translate {
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "data/parallel_corpus.h"
-#include "data/vocab.h"
+#include "attograd/data/parallel_corpus.h"
+#include "attograd/data/vocab.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/model.h"
-#include "train/bleu.h"
+#include "attograd/train/bleu.h"
 
 namespace translate {
 
@@ -23,7 +23,7 @@ struct LoadedModel {
 };
 LoadedModel load_model(const std::string& checkpoint);
 
-/// `translate average`: the mean of the weights of checkpoints of one model (nn/checkpoint_average.h),
+/// `translate average`: the mean of the weights of checkpoints of one model (attograd/nn/checkpoint_average.h),
 /// written to `out` as an eval-only checkpoint whose config lists the files under "averaged_from".
 /// Raises ag::Error naming the first file whose model config or languages differ from the first's.
 void average_models(const std::vector<std::string>& checkpoints, const std::string& out);

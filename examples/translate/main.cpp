@@ -16,18 +16,18 @@
 #include <fstream>
 #include <iostream>
 
-#include "core/core.h"
-#include "data/data_path.h"
-#include "data/parallel_corpus.h"
+#include "attograd/core/core.h"
+#include "attograd/data/data_path.h"
+#include "attograd/data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
-#include "nn/sealed_file.h"
-#include "train/bleu_bootstrap.h"
-#include "train/checkpoint_manager.h"
-#include "train/command_line.h"
-#include "train/interrupt.h"
+#include "attograd/nn/sealed_file.h"
+#include "attograd/train/bleu_bootstrap.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/command_line.h"
+#include "attograd/train/interrupt.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "core/core.h"
-#include "nn/init.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/init.h"
 
 namespace translate {
 

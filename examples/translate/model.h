@@ -8,17 +8,17 @@
 #include <string>
 #include <vector>
 
-#include "nn/attention.h"
-#include "nn/dropout.h"
-#include "nn/embedding.h"
-#include "nn/linear.h"
-#include "nn/lstm.h"
-#include "nn/positional_encoding.h"
-#include "nn/transformer.h"
+#include "attograd/nn/attention.h"
+#include "attograd/nn/dropout.h"
+#include "attograd/nn/embedding.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/lstm.h"
+#include "attograd/nn/positional_encoding.h"
+#include "attograd/nn/transformer.h"
 
 namespace translate {
 
-// The special tokens come first in both vocabularies (data/vocab.h), in this order.
+// The special tokens come first in both vocabularies (attograd/data/vocab.h), in this order.
 inline constexpr int64_t kUnk = 0;
 inline constexpr int64_t kPad = 1;
 inline constexpr int64_t kSos = 2;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-#include "core/core.h"
-#include "train/markup.h"
-#include "data/tokenizer.h"
+#include "attograd/core/core.h"
+#include "attograd/train/markup.h"
+#include "attograd/data/tokenizer.h"
 #include "examples/translate/decode.h"
 
 namespace translate {

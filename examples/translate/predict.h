@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "attograd/core/tensor.h"
 #include "examples/translate/evaluate.h"
 
 namespace translate {

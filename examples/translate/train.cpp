@@ -7,23 +7,23 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "core/core.h"
-#include "data/data_path.h"
-#include "data/parallel_corpus.h"
+#include "attograd/core/core.h"
+#include "attograd/data/data_path.h"
+#include "attograd/data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
-#include "nn/hdf5.h"
-#include "nn/serialize.h"
-#include "optim/adam.h"
-#include "optim/clip.h"
-#include "optim/schedule.h"
-#include "train/checkpoint_manager.h"
-#include "train/finite.h"
-#include "train/interrupt.h"
-#include "train/metrics.h"
-#include "train/progress.h"
-#include "train/run_lock.h"
-#include "train/usage_error.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/serialize.h"
+#include "attograd/optim/adam.h"
+#include "attograd/optim/clip.h"
+#include "attograd/optim/schedule.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/finite.h"
+#include "attograd/train/interrupt.h"
+#include "attograd/train/metrics.h"
+#include "attograd/train/progress.h"
+#include "attograd/train/run_lock.h"
+#include "attograd/train/usage_error.h"
 
 namespace translate {
 

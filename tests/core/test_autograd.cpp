@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_util.h"
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

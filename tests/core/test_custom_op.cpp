@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

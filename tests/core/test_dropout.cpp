@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "tests/test_util.h"
-#include "core/autograd.h"
-#include "core/error.h"
-#include "core/gradcheck.h"
-#include "core/ops/dropout.h"
-#include "core/random.h"
-#include "core/threads.h"
+#include "attograd/core/autograd.h"
+#include "attograd/core/error.h"
+#include "attograd/core/gradcheck.h"
+#include "attograd/core/ops/dropout.h"
+#include "attograd/core/random.h"
+#include "attograd/core/threads.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include "core/gemm.h"
-#include "core/threads.h"
+#include "attograd/core/gemm.h"
+#include "attograd/core/threads.h"
 
 namespace {
 

@@ -2,7 +2,7 @@
 // ag::Error naming the op, never return a silently wrong gradient.
 #include <gtest/gtest.h>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

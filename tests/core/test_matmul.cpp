@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "tests/test_util.h"
-#include "core/core.h"
-#include "core/ops/matmul.h"
-#include "core/ops/shape_ops.h"
+#include "attograd/core/core.h"
+#include "attograd/core/ops/matmul.h"
+#include "attograd/core/ops/shape_ops.h"
 
 namespace {
 

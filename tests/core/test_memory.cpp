@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

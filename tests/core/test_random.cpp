@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // Reductions: sum, mean, max, argmax, sum_to and expand.
 #include <gtest/gtest.h>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "tests/test_util.h"
-#include "core/autograd.h"
-#include "core/error.h"
-#include "core/gradcheck.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/reduce.h"
-#include "core/ops/softmax.h"
-#include "core/random.h"
+#include "attograd/core/autograd.h"
+#include "attograd/core/error.h"
+#include "attograd/core/gradcheck.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/ops/reduce.h"
+#include "attograd/core/ops/softmax.h"
+#include "attograd/core/random.h"
 
 namespace {
 

@@ -8,12 +8,12 @@
 #include <limits>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/gradcheck.h"
-#include "core/ops/index.h"
-#include "core/ops/loss.h"
-#include "core/ops/softmax.h"
-#include "core/random.h"
+#include "attograd/core/autograd.h"
+#include "attograd/core/gradcheck.h"
+#include "attograd/core/ops/index.h"
+#include "attograd/core/ops/loss.h"
+#include "attograd/core/ops/softmax.h"
+#include "attograd/core/random.h"
 
 namespace {
 

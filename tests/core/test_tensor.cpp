@@ -1,7 +1,7 @@
 // Tensor handles, creation, element access, printing and IntTensor.
 #include <gtest/gtest.h>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <Eigen/Core>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 #include "tests/test_util.h"
 
 namespace {

@@ -9,10 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "data/archive.h"
-#include "data/data_path.h"
-#include "data/input_file.h"
-#include "data/tar.h"
+#include "attograd/data/archive.h"
+#include "attograd/data/data_path.h"
+#include "attograd/data/input_file.h"
+#include "attograd/data/tar.h"
 #include "tests/data/archive_util.h"
 #include "tests/test_util.h"
 

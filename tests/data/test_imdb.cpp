@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/archive.h"
-#include "data/data_path.h"
-#include "data/imdb.h"
-#include "data/input_file.h"
+#include "attograd/data/archive.h"
+#include "attograd/data/data_path.h"
+#include "attograd/data/imdb.h"
+#include "attograd/data/input_file.h"
 #include "tests/data/archive_util.h"
 #include "tests/test_util.h"
 

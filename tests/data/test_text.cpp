@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "data/padding.h"
-#include "data/tokenizer.h"
-#include "data/vocab.h"
+#include "attograd/data/padding.h"
+#include "attograd/data/tokenizer.h"
+#include "attograd/data/vocab.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -92,7 +92,7 @@ TEST(Padding, PostPaddingAndTruncation) {
 
 }  // namespace
 
-#include "data/shuffle.h"
+#include "attograd/data/shuffle.h"
 
 namespace {
 

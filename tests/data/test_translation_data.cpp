@@ -6,9 +6,9 @@
 #include <fstream>
 #include <set>
 
-#include "data/bucketing.h"
-#include "data/parallel_corpus.h"
-#include "data/tokenizer.h"
+#include "attograd/data/bucketing.h"
+#include "attograd/data/parallel_corpus.h"
+#include "attograd/data/tokenizer.h"
 #include "tests/data/archive_util.h"
 #include "tests/test_util.h"
 

@@ -9,15 +9,15 @@
 #include <regex>
 #include <sstream>
 
-#include "core/core.h"
-#include "data/imdb.h"
-#include "data/tokenizer.h"
+#include "attograd/core/core.h"
+#include "attograd/data/imdb.h"
+#include "attograd/data/tokenizer.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
-#include "nn/linear.h"
-#include "nn/serialize.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/serialize.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/core.h"
+#include "attograd/core/core.h"
 #include "examples/translate/decode.h"
 #include "examples/translate/model.h"
 #include "tests/test_util.h"

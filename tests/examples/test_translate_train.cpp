@@ -15,14 +15,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/core.h"
-#include "data/parallel_corpus.h"
+#include "attograd/core/core.h"
+#include "attograd/data/parallel_corpus.h"
 #include "examples/translate/evaluate.h"
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
-#include "nn/hdf5.h"
-#include "nn/linear.h"
-#include "nn/serialize.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/serialize.h"
 #include "tests/test_util.h"
 
 namespace {

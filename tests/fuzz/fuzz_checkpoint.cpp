@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/error.h"
-#include "nn/serialize.h"
+#include "attograd/core/error.h"
+#include "attograd/nn/serialize.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/tensor.h"
-#include "nn/hdf5.h"
-#include "nn/serialize.h"
+#include "attograd/core/error.h"
+#include "attograd/core/tensor.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/serialize.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

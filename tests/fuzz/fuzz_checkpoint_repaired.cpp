@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/error.h"
-#include "nn/sealed_file.h"
-#include "nn/serialize.h"
+#include "attograd/core/error.h"
+#include "attograd/nn/sealed_file.h"
+#include "attograd/nn/serialize.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < ag::kSealSize) return 0;

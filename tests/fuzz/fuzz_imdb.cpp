@@ -12,8 +12,8 @@
 #include <fstream>
 #include <string>
 
-#include "core/error.h"
-#include "data/imdb.h"
+#include "attograd/core/error.h"
+#include "attograd/data/imdb.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace fs = std::filesystem;

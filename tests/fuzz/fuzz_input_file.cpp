@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "core/error.h"
-#include "data/input_file.h"
+#include "attograd/core/error.h"
+#include "attograd/data/input_file.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace fs = std::filesystem;

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "core/error.h"
-#include "data/parallel_corpus.h"
+#include "attograd/core/error.h"
+#include "attograd/data/parallel_corpus.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace fs = std::filesystem;

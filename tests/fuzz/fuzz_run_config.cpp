@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/error.h"
+#include "attograd/core/error.h"
 #include "examples/imdb/model.h"
 #include "examples/translate/model.h"
 #include "tests/fuzz/fuzz_util.h"

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/error.h"
-#include "data/archive.h"
+#include "attograd/core/error.h"
+#include "attograd/data/archive.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace fs = std::filesystem;

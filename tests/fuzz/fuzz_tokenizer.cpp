@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.h"
-#include "data/tokenizer.h"
+#include "attograd/core/error.h"
+#include "attograd/data/tokenizer.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

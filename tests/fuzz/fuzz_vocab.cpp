@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "data/vocab.h"
+#include "attograd/core/error.h"
+#include "attograd/data/vocab.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

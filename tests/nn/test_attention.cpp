@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "core/core.h"
-#include "nn/attention.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/attention.h"
 #include "tests/test_util.h"
 
 namespace {

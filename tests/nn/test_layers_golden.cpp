@@ -1,10 +1,10 @@
 // Linear, Embedding, LayerNorm and the losses against PyTorch (tests/fixtures/layers.h5).
 #include <gtest/gtest.h>
 
-#include "core/core.h"
-#include "nn/embedding.h"
-#include "nn/layer_norm.h"
-#include "nn/linear.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/embedding.h"
+#include "attograd/nn/layer_norm.h"
+#include "attograd/nn/linear.h"
 #include "tests/fixture.h"
 
 namespace {

@@ -8,16 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/error.h"
-#include "core/gradcheck.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/lstm.h"
-#include "core/ops/reduce.h"
-#include "core/ops/shape_ops.h"
-#include "core/random.h"
-#include "core/threads.h"
-#include "nn/lstm.h"
+#include "attograd/core/autograd.h"
+#include "attograd/core/error.h"
+#include "attograd/core/gradcheck.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/ops/lstm.h"
+#include "attograd/core/ops/reduce.h"
+#include "attograd/core/ops/shape_ops.h"
+#include "attograd/core/random.h"
+#include "attograd/core/threads.h"
+#include "attograd/nn/lstm.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 

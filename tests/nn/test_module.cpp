@@ -3,14 +3,14 @@
 
 #include <cmath>
 
-#include "core/core.h"
-#include "nn/dropout.h"
-#include "nn/embedding.h"
-#include "nn/init.h"
-#include "nn/layer_norm.h"
-#include "nn/linear.h"
-#include "nn/loss.h"
-#include "nn/sequential.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/dropout.h"
+#include "attograd/nn/embedding.h"
+#include "attograd/nn/init.h"
+#include "attograd/nn/layer_norm.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/loss.h"
+#include "attograd/nn/sequential.h"
 #include "tests/test_util.h"
 
 namespace {

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nn/hdf5.h"
-#include "nn/linear.h"
-#include "nn/sealed_file.h"
-#include "nn/serialize.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/sealed_file.h"
+#include "attograd/nn/serialize.h"
 #include "tests/test_util.h"
 
 namespace {

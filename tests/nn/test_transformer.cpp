@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/core.h"
-#include "nn/positional_encoding.h"
-#include "nn/transformer.h"
+#include "attograd/core/core.h"
+#include "attograd/nn/positional_encoding.h"
+#include "attograd/nn/transformer.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 

@@ -8,12 +8,12 @@
 #include <limits>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/reduce.h"
-#include "core/random.h"
-#include "core/threads.h"
-#include "optim/clip.h"
+#include "attograd/core/autograd.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/ops/reduce.h"
+#include "attograd/core/random.h"
+#include "attograd/core/threads.h"
+#include "attograd/optim/clip.h"
 #include "tests/test_util.h"
 
 namespace {

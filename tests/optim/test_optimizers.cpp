@@ -10,17 +10,17 @@
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/error.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/reduce.h"
-#include "core/random.h"
-#include "nn/embedding.h"
-#include "nn/layer_norm.h"
-#include "nn/linear.h"
-#include "nn/sequential.h"
-#include "optim/adam.h"
-#include "optim/sgd.h"
+#include "attograd/core/autograd.h"
+#include "attograd/core/error.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/ops/reduce.h"
+#include "attograd/core/random.h"
+#include "attograd/nn/embedding.h"
+#include "attograd/nn/layer_norm.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/sequential.h"
+#include "attograd/optim/adam.h"
+#include "attograd/optim/sgd.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "optim/schedule.h"
-#include "optim/sgd.h"
+#include "attograd/optim/schedule.h"
+#include "attograd/optim/sgd.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "data/parallel_corpus.h"
-#include "core/error.h"
-#include "train/bleu.h"
+#include "attograd/data/parallel_corpus.h"
+#include "attograd/core/error.h"
+#include "attograd/train/bleu.h"
 
 namespace {
 

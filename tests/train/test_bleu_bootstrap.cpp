@@ -1,9 +1,9 @@
 // Paired bootstrap resampling of BLEU differences (Koehn 2004) on counts whose resamples are known.
 #include <gtest/gtest.h>
 
-#include "core/error.h"
-#include "data/parallel_corpus.h"
-#include "train/bleu_bootstrap.h"
+#include "attograd/core/error.h"
+#include "attograd/data/parallel_corpus.h"
+#include "attograd/train/bleu_bootstrap.h"
 
 namespace {
 

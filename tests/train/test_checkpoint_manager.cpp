@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nn/linear.h"
-#include "nn/serialize.h"
+#include "attograd/nn/linear.h"
+#include "attograd/nn/serialize.h"
 #include "tests/test_util.h"
-#include "train/checkpoint_manager.h"
+#include "attograd/train/checkpoint_manager.h"
 
 namespace {
 

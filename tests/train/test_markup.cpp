@@ -1,7 +1,7 @@
 // escape_markup: what goes into the --explain pages and attention SVGs is always well-formed XML.
 #include <gtest/gtest.h>
 
-#include "train/markup.h"
+#include "attograd/train/markup.h"
 
 namespace {
 

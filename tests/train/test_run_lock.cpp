@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "tests/test_util.h"
-#include "train/checkpoint_manager.h"
-#include "train/run_lock.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/run_lock.h"
 
 namespace {
 

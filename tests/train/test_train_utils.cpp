@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/error.h"
-#include "train/interrupt.h"
-#include "train/metrics.h"
-#include "train/progress.h"
+#include "attograd/core/error.h"
+#include "attograd/train/interrupt.h"
+#include "attograd/train/metrics.h"
+#include "attograd/train/progress.h"
 #include "tests/test_util.h"
 
 namespace {

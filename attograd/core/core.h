@@ -1,0 +1,22 @@
+#pragma once
+// Everything in core/: tensors, autograd, the op library, random numbers, threads and gradcheck.
+
+#include "attograd/core/autograd.h"
+#include "attograd/core/custom_op.h"
+#include "attograd/core/error.h"
+#include "attograd/core/gradcheck.h"
+#include "attograd/core/ops/attention.h"
+#include "attograd/core/ops/dropout.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/ops/index.h"
+#include "attograd/core/ops/layer_norm.h"
+#include "attograd/core/ops/loss.h"
+#include "attograd/core/ops/lstm.h"
+#include "attograd/core/ops/matmul.h"
+#include "attograd/core/ops/reduce.h"
+#include "attograd/core/ops/shape_ops.h"
+#include "attograd/core/ops/softmax.h"
+#include "attograd/core/random.h"
+#include "attograd/core/shape.h"
+#include "attograd/core/tensor.h"
+#include "attograd/core/threads.h"

@@ -1,0 +1,59 @@
+#include "attograd/core/ops/dropout.h"
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "attograd/core/autograd.h"
+#include "attograd/core/error.h"
+#include "attograd/core/kernels.h"
+#include "attograd/core/random.h"
+
+namespace ag {
+
+// y = x * m / (1 - p), m[i] = [u(base + i) >= p];  dx = dy * m / (1 - p)
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
+  check(p >= 0.0f && p <= 1.0f, "dropout: probability p = {} is not in [0, 1] (x {})", p, x.shape());
+  if (!training || p == 0.0f) return x;
+  if (p == 1.0f) {  // nothing survives: y = 0, dx = 0
+    return record("dropout", {x}, zeros(x.shape()), [shape = x.shape()](const Tensor&) { return Grads{zeros(shape)}; });
+  }
+
+  // x, y (n); the mask (n), one byte per element, is kept only when backward will need it.
+  const int64_t n = x.numel();
+  const bool keep_mask = grad_enabled() && x.requires_grad();
+  const uint64_t base = gen.advance(static_cast<uint64_t>(n));
+  const uint64_t seed = gen.seed();
+  const float scale = 1.0f / (1.0f - p);
+  auto mask = std::make_shared<std::vector<uint8_t>>(keep_mask ? n : 0);
+  Tensor y = empty(x.shape());
+  const float* px = x.data();
+  float* py = y.data();
+  uint8_t* pm = mask->data();
+  parallel_for(n, kernels::kGrain, [&](int64_t begin, int64_t end) {
+    // One Philox block gives 4 consecutive stream positions: compute each block once. u below is
+    // gen.uniform_at(base + i), bit for bit (the dropout tests check this).
+    uint64_t block = ~uint64_t{0};
+    std::array<uint32_t, 4> words{};
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t pos = base + static_cast<uint64_t>(i);
+      if (pos / 4 != block) block = pos / 4, words = Generator::philox(block, seed);
+      const float u = static_cast<float>(words[pos % 4] >> 8) * 0x1.0p-24f;
+      const bool keep = u >= p;
+      if (keep_mask) pm[i] = keep;
+      py[i] = keep ? px[i] * scale : 0.0f;
+    }
+  });
+  return record("dropout", {x}, y, [mask, scale](const Tensor& dy) {
+    Tensor dx = empty(dy.shape());
+    const float* pg = dy.data();
+    const uint8_t* pm = mask->data();
+    float* pd = dx.data();
+    parallel_for(dy.numel(), kernels::kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) pd[i] = pm[i] ? pg[i] * scale : 0.0f;
+    });
+    return Grads{dx};
+  });
+}
+
+}  // namespace ag

@@ -1,0 +1,447 @@
+#include "attograd/core/ops/lstm.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "attograd/core/autograd.h"
+#include "attograd/core/error.h"
+#include "attograd/core/gemm.h"
+#include "attograd/core/kernels.h"
+#include "attograd/core/ops/elementwise.h"
+#include "attograd/core/threads.h"
+
+namespace ag {
+
+namespace {
+
+using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixMap = Eigen::Map<RowMajorMatrix>;
+using ConstMatrixMap = Eigen::Map<const RowMajorMatrix>;
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// Multiply-adds per thread below which one step's rows are not split across threads.
+constexpr int64_t kStepWork = 1 << 17;
+
+// The packed layout (torch's PackedSequence): sequences sorted longest first (ties keep batch
+// order), so that at step s the sequences still running are the sorted rows r < count[s]. The rows of
+// all steps are stacked, step s from packed row offset[s]: N = sum of the lengths rows in all, and
+// no work is spent on pad positions. Row r at step s is sequence order[r] at position s, or at
+// length[r] - 1 - s when reverse (each sequence starts from its own last token).
+struct Packing {
+  int64_t time = 0, steps = 0;  // T, and the longest length
+  bool reverse = false;
+  std::vector<int64_t> order;   // (B) batch index of sorted row r
+  std::vector<int64_t> length;  // (B) length of sorted row r
+  std::vector<int64_t> count;   // (steps + 1) rows running at step s; count[steps] = 0
+  std::vector<int64_t> offset;  // (steps + 1) first packed row of step s; offset[steps] = N
+  int64_t batch() const { return static_cast<int64_t>(order.size()); }
+  int64_t rows() const { return offset[steps]; }
+  // Row of (sequence order[r], its position at step s) in a (B, T, width) tensor.
+  int64_t source_row(int64_t s, int64_t r) const { return order[r] * time + (reverse ? length[r] - 1 - s : s); }
+};
+
+Packing make_packing(const IntTensor& lengths, int64_t batch, int64_t time, bool reverse) {
+  Packing p;
+  p.time = time;
+  p.reverse = reverse;
+  std::vector<int64_t> len(batch, time);
+  if (lengths.numel() > 0) std::copy_n(lengths.data(), batch, len.begin());
+  p.order.resize(batch);
+  std::iota(p.order.begin(), p.order.end(), 0);
+  std::stable_sort(p.order.begin(), p.order.end(), [&](int64_t a, int64_t b) { return len[a] > len[b]; });
+  p.length.resize(batch);
+  for (int64_t r = 0; r < batch; ++r) p.length[r] = len[p.order[r]];
+  p.steps = p.length[0];
+  p.count.assign(p.steps + 1, 0);
+  p.offset.assign(p.steps + 1, 0);
+  for (int64_t s = 0, n = batch; s <= p.steps; ++s) {
+    while (n > 0 && p.length[n - 1] <= s) --n;
+    p.count[s] = n;
+    if (s < p.steps) p.offset[s + 1] = p.offset[s] + n;
+  }
+  return p;
+}
+
+// dst (N, width) = the rows of src (B, T, width) in packed order.
+void pack(const float* src, float* dst, const Packing& p, int64_t width) {
+  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(p.batch() * width, 1));
+  parallel_for(p.steps, grain, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t r = 0; r < p.count[s]; ++r)
+        std::memcpy(dst + (p.offset[s] + r) * width, src + p.source_row(s, r) * width, sizeof(float) * width);
+  });
+}
+
+// dst (B, T, width) = src (N, width) put back at the packed positions, 0 at the pad positions.
+void unpack(const float* src, float* dst, const Packing& p, int64_t width) {
+  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(p.batch() * width, 1));
+  parallel_for(p.steps, grain, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t r = 0; r < p.count[s]; ++r)
+        std::memcpy(dst + p.source_row(s, r) * width, src + (p.offset[s] + r) * width, sizeof(float) * width);
+  });
+  for (int64_t r = 0; r < p.batch(); ++r)  // pads: t in [length, T) of each sequence
+    std::fill(dst + (p.order[r] * p.time + p.length[r]) * width, dst + (p.order[r] + 1) * p.time * width, 0.0f);
+}
+
+// dst (B, width) row order[r] = src (B, width) sorted row r (unsort), or the reverse (sort).
+void unsort_rows(const float* src, float* dst, const Packing& p, int64_t width) {
+  for (int64_t r = 0; r < p.batch(); ++r)
+    std::memcpy(dst + p.order[r] * width, src + r * width, sizeof(float) * width);
+}
+void sort_rows(const float* src, float* dst, const Packing& p, int64_t width) {
+  for (int64_t r = 0; r < p.batch(); ++r)
+    std::memcpy(dst + r * width, src + p.order[r] * width, sizeof(float) * width);
+}
+
+// One step, `rows` rows, G = 4H. a (rows, G) holds the pre-activations on entry and the activated
+// gates i, f, g, o on exit; c_prev (rows, H), or null for zeros; c, tc, h (rows, H) out:
+//   i, f, o = sigmoid(a_i, a_f, a_o),  g = tanh(a_g),  c = f c_prev + i g,  tc = tanh(c),  h = o tc
+void gates_forward(float* a, const float* c_prev, float* c, float* tc, float* h, int64_t rows, int64_t H) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* ar = a + r * 4 * H;
+    ArrayMap if_gates(ar, 2 * H), g(ar + 2 * H, H), o(ar + 3 * H, H);
+    if_gates = if_gates.logistic();  // Eigen's SIMD sigmoid and tanh (std:: ones do not vectorise)
+    g = g.tanh();
+    o = o.logistic();
+    const ConstArrayMap i(ar, H), f(ar + H, H);
+    ArrayMap cr(c + r * H, H), tr(tc + r * H, H), hr(h + r * H, H);
+    if (c_prev) cr = f * ConstArrayMap(c_prev + r * H, H) + i * g;
+    else cr = i * g;
+    tr = cr.tanh();
+    hr = o * tr;
+  }
+}
+
+// The same step backward. a (rows, G) the activated gates, tc (rows, H) tanh(c), c_prev (rows, H) or
+// null; dh (rows, H) the gradient reaching h; dc (rows, H) in: the gradient reaching c from the
+// next step, out: the gradient reaching c_prev; da (rows, G) out: the pre-activations' gradient.
+//   dc' = dc + dh o (1 - tc^2),  da_i = dc' g i (1 - i),  da_f = dc' c_prev f (1 - f),
+//   da_g = dc' i (1 - g^2),  da_o = dh tc o (1 - o),  dc_prev = dc' f
+void gates_backward(const float* a, const float* tc, const float* c_prev, const float* dh, float* dc, float* da,
+                    int64_t rows, int64_t H) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* ar = a + r * 4 * H;
+    float* dar = da + r * 4 * H;
+    const ConstArrayMap i(ar, H), f(ar + H, H), g(ar + 2 * H, H), o(ar + 3 * H, H);
+    const ConstArrayMap t(tc + r * H, H), dhr(dh + r * H, H);
+    ArrayMap dcr(dc + r * H, H), da_i(dar, H), da_f(dar + H, H), da_g(dar + 2 * H, H), da_o(dar + 3 * H, H);
+    dcr += dhr * o * (1.0f - t.square());
+    da_i = dcr * g * i * (1.0f - i);
+    if (c_prev) da_f = dcr * ConstArrayMap(c_prev + r * H, H) * f * (1.0f - f);
+    else da_f.setZero();
+    da_g = dcr * i * (1.0f - g.square());
+    da_o = dhr * t * o * (1.0f - o);
+    dcr *= f;
+  }
+}
+
+// What the forward pass keeps for the backward pass (packed rows, N = sum of lengths).
+struct LSTMTape {
+  Packing packing;
+  int64_t input_size = 0;  // I
+  Tensor gates;   // (N, 4H) activated gates i, f, g, o
+  Tensor c, tc;   // (N, H) c and tanh(c) after each step
+  Tensor h;       // (N, H) h after each step
+  Tensor h0, c0;  // (B, H) initial states in sorted order, undefined for zeros
+};
+
+// Rows of one step per thread: enough multiply-adds to pay for waking the threads.
+int64_t step_grain(int64_t H) { return std::max<int64_t>(1, kStepWork / std::max<int64_t>(4 * H * H, 1)); }
+
+// out (G) = column sums of a (rows, G), in double, in row order.
+void column_sums(const float* a, float* out, int64_t rows, int64_t G) {
+  std::vector<double> acc(G, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < G; ++j) acc[j] += a[r * G + j];
+  for (int64_t j = 0; j < G; ++j) out[j] = static_cast<float>(acc[j]);
+}
+
+// Which inputs of lstm_layer want a gradient.
+struct Needs {
+  bool x, h0, c0, w_ih, w_hh, b_ih, b_hh;
+};
+
+// The backward pass, given the gradients of output (B, T, H), h_n and c_n (undefined = zeros):
+// backpropagation through time step by step in reverse order, collecting the pre-activation gradients
+// da (N, 4H) of all steps, then a few large GEMMs over all steps:
+//   dh_prev = da_s @ W_hh,  dW_hh = da^T @ h_prev,  dW_ih = da^T @ x,  dx = da @ W_ih,  db = sum_rows(da)
+// x is saved only when W_ih needs its gradient, w_ih only when x does.
+
+Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Grads& dout,
+                    const Needs& need) {
+  const Packing& p = tape.packing;
+  const int64_t B = p.batch(), T = p.time, I = tape.input_size, H = w_hh.size(1), G = 4 * H, N = p.rows();
+  const float* dy = dout[0].defined() ? dout[0].data() : nullptr;
+  const float* dh_n = dout[1].defined() ? dout[1].data() : nullptr;
+  const float* dc_n = dout[2].defined() ? dout[2].data() : nullptr;
+  const float* gates = tape.gates.data();
+  const float* c = tape.c.data();
+  const float* tc = tape.tc.data();
+  const float* c0 = tape.c0.defined() ? tape.c0.data() : nullptr;
+  const ConstMatrixMap whh(w_hh.data(), G, H);
+
+  Tensor da = empty({N, G});
+  kernels::Scratch dh(B * H), dc(B * H);  // running gradients of h and c, sorted rows
+  const int64_t grain = step_grain(H);
+  for (int64_t s = p.steps - 1; s >= 0; --s) {
+    const int64_t n = p.count[s], ending = p.count[s + 1];  // rows >= ending take their last step here
+    const float* a_s = gates + p.offset[s] * G;
+    const float* c_prev = s > 0 ? c + p.offset[s - 1] * H : c0;
+    float* da_s = da.data() + p.offset[s] * G;
+    const bool propagate_h = s > 0 || need.h0;
+    parallel_for(n, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = std::max(r0, ending); r < r1; ++r) {
+        const int64_t b = p.order[r];
+        if (dh_n) std::memcpy(&dh[r * H], dh_n + b * H, sizeof(float) * H);
+        else std::fill_n(&dh[r * H], H, 0.0f);
+        if (dc_n) std::memcpy(&dc[r * H], dc_n + b * H, sizeof(float) * H);
+        else std::fill_n(&dc[r * H], H, 0.0f);
+      }
+      if (dy)
+        for (int64_t r = r0; r < r1; ++r)
+          ArrayMap(&dh[r * H], H) += ConstArrayMap(dy + p.source_row(s, r) * H, H);
+      gates_backward(a_s + r0 * G, tc + (p.offset[s] + r0) * H, c_prev ? c_prev + r0 * H : nullptr, &dh[r0 * H],
+                     &dc[r0 * H], da_s + r0 * G, r1 - r0, H);
+      if (propagate_h)  // dh_prev (rows, H) = da_s (rows, 4H) @ W_hh (4H, H)
+        MatrixMap(&dh[r0 * H], r1 - r0, H).noalias() = ConstMatrixMap(da_s + r0 * G, r1 - r0, G) * whh;
+    });
+  }
+
+  Tensor dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh;
+  if (need.x || need.w_ih) {
+    if (need.w_ih) {  // (4H, I) = da^T (4H, N) @ x packed (N, I)
+      kernels::Scratch xp(N * I);
+      pack(x.data(), xp.data(), p, I);
+      dw_ih = empty({G, I});
+      sgemm(G, I, N, {da.data(), G, true}, {xp.data(), I, false}, dw_ih.data(), I, false);
+    }
+    if (need.x) {  // (N, I) = da (N, 4H) @ W_ih (4H, I), then unpacked to (B, T, I)
+      kernels::Scratch dxp(N * I);
+      sgemm(N, I, G, {da.data(), G, false}, {w_ih.data(), I, false}, dxp.data(), I, false);
+      dx = empty({B, T, I});
+      unpack(dxp.data(), dx.data(), p, I);
+    }
+  }
+  if (need.w_hh) {  // (4H, H) = da^T (4H, N) @ h_prev (N, H); step 0 only when h0 is given
+    dw_hh = empty({G, H});
+    const int64_t first = tape.h0.defined() ? 0 : B;  // packed row where the nonzero h_prev start
+    if (first == N) {
+      dw_hh.zero_();
+    } else {
+      kernels::Scratch h_prev((N - first) * H);
+      if (first == 0) std::memcpy(h_prev.data(), tape.h0.data(), sizeof(float) * B * H);
+      for (int64_t s = 1; s < p.steps; ++s)  // step s reads the first count[s] rows of step s - 1
+        std::memcpy(&h_prev[(p.offset[s] - first) * H], tape.h.data() + p.offset[s - 1] * H,
+                    sizeof(float) * p.count[s] * H);
+      sgemm(G, H, N - first, {da.data() + first * G, G, true}, {h_prev.data(), H, false}, dw_hh.data(), H, false);
+    }
+  }
+  if (need.b_ih || need.b_hh) {
+    Tensor db = empty({G});
+    column_sums(da.data(), db.data(), N, G);
+    if (need.b_ih) db_ih = db;
+    if (need.b_hh) db_hh = need.b_ih ? db.clone() : db;
+  }
+  if (need.h0) {
+    dh0 = empty({B, H});
+    unsort_rows(dh.data(), dh0.data(), p, H);
+  }
+  if (need.c0) {
+    dc0 = empty({B, H});
+    unsort_rows(dc.data(), dc0.data(), p, H);
+  }
+  return Grads{dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh};
+}
+
+// The shape of t, or () when t is undefined (for messages: check() formats its arguments eagerly).
+Shape shape_of(const Tensor& t) { return t.defined() ? t.shape() : Shape{}; }
+
+void check_inputs(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0, const Tensor& w_ih,
+                  const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  check(x.defined() && w_ih.defined() && w_hh.defined(), "lstm_layer: the input or a weight is undefined");
+  check(x.dim() == 3 && x.size(0) > 0 && x.size(1) > 0,
+        "lstm_layer: input must be (B, T, I) with B, T >= 1, got {}", x.shape());
+  check(w_ih.dim() == 2 && w_ih.size(0) % 4 == 0 && w_ih.size(0) > 0,
+        "lstm_layer: w_ih must be (4H, I), got {}", w_ih.shape());
+  const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_ih.size(0) / 4;
+  check(w_ih.size(1) == I, "lstm_layer: input {} does not match w_ih {}", x.shape(), w_ih.shape());
+  check(w_hh.shape() == Shape{4 * H, H}, "lstm_layer: w_hh {} does not match w_ih {} (expected ({}, {}))",
+        w_hh.shape(), w_ih.shape(), 4 * H, H);
+  for (const Tensor* b : {&b_ih, &b_hh})
+    check(!b->defined() || b->shape() == Shape{4 * H}, "lstm_layer: {} {} does not match w_ih {} (expected ({}))",
+          b == &b_ih ? "b_ih" : "b_hh", shape_of(*b), w_ih.shape(), 4 * H);
+  for (const Tensor* s : {&h0, &c0})
+    check(!s->defined() || s->shape() == Shape{B, H}, "lstm_layer: {} {} does not match (B, H) = ({}, {})",
+          s == &h0 ? "h0" : "c0", shape_of(*s), B, H);
+  if (lengths.numel() == 0 && lengths.dim() == 1) return;  // no lengths: every sequence runs T steps
+  check(lengths.shape() == Shape{B}, "lstm_layer: lengths {} does not match input {} (expected ({}))",
+        lengths.shape(), x.shape(), B);
+  for (int64_t b = 0; b < B; ++b)
+    check(lengths.data()[b] >= 1 && lengths.data()[b] <= T,
+          "lstm_layer: lengths[{}] = {} is out of [1, {}] (input {})", b, lengths.data()[b], T, x.shape());
+}
+
+}  // namespace
+
+// Per step s, for the rows still running (packed layout, see Packing):
+//   a = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T,  (i, f, g, o) = (sig, sig, tanh, sig)(a),
+//   c_t = f c_{t-1} + i g,  h_t = o tanh(c_t);
+// the x W_ih^T part for all steps is one GEMM up front. Backward: see lstm_backward.
+namespace {
+
+// The forward pass of one layer-direction, recording nothing: outputs and what backward needs.
+struct ForwardPass {
+  std::shared_ptr<LSTMTape> tape;
+  Tensor output, h_n, c_n;
+};
+
+ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
+                        const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
+  const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1), G = 4 * H;
+  auto tape = std::make_shared<LSTMTape>();
+  tape->packing = make_packing(lengths, B, T, reverse);
+  tape->input_size = I;
+  const Packing& p = tape->packing;
+  const int64_t N = p.rows();
+
+  // Input projection of every step: gates (N, 4H) = b_ih + b_hh, then += x packed (N, I) @ W_ih^T.
+  tape->gates = empty({N, G});
+  float* gates = tape->gates.data();
+  {
+    std::vector<float> bias(G, 0.0f);
+    if (b_ih.defined()) std::transform(bias.begin(), bias.end(), b_ih.data(), bias.begin(), std::plus<>());
+    if (b_hh.defined()) std::transform(bias.begin(), bias.end(), b_hh.data(), bias.begin(), std::plus<>());
+    parallel_for(N, std::max<int64_t>(1, kernels::kGrain / G), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) std::copy(bias.begin(), bias.end(), gates + r * G);
+    });
+    kernels::Scratch xp(N * I);
+    pack(x.data(), xp.data(), p, I);
+    sgemm(N, G, I, {xp.data(), I, false}, {w_ih.data(), I, true}, gates, G, /*accumulate=*/true);
+  }
+  if (h0.defined()) {
+    tape->h0 = empty({B, H});
+    sort_rows(h0.data(), tape->h0.data(), p, H);
+  }
+  if (c0.defined()) {
+    tape->c0 = empty({B, H});
+    sort_rows(c0.data(), tape->c0.data(), p, H);
+  }
+
+  // The recurrence: per step one GEMM h_prev (n, H) @ W_hh^T (H, 4H) and the gate kernel, both split
+  // over the step's rows (each thread runs its own small GEMM: one parallel region per step; inside
+  // lstm_bidirectional_layer's sections they run inline on the section's thread).
+  tape->c = empty({N, H});
+  tape->tc = empty({N, H});
+  tape->h = empty({N, H});
+  float* c = tape->c.data();
+  float* tc = tape->tc.data();
+  float* h = tape->h.data();
+  const ConstMatrixMap whh(w_hh.data(), G, H);
+  const int64_t grain = step_grain(H);
+  for (int64_t s = 0; s < p.steps; ++s) {
+    float* a_s = gates + p.offset[s] * G;
+    const float* h_prev = s > 0 ? h + p.offset[s - 1] * H : (h0.defined() ? tape->h0.data() : nullptr);
+    const float* c_prev = s > 0 ? c + p.offset[s - 1] * H : (c0.defined() ? tape->c0.data() : nullptr);
+    const int64_t o = p.offset[s] * H;
+    parallel_for(p.count[s], grain, [&](int64_t r0, int64_t r1) {
+      if (h_prev)  // a (rows, 4H) += h_prev (rows, H) @ W_hh^T (H, 4H)
+        MatrixMap(a_s + r0 * G, r1 - r0, G).noalias() += ConstMatrixMap(h_prev + r0 * H, r1 - r0, H) * whh.transpose();
+      gates_forward(a_s + r0 * G, c_prev ? c_prev + r0 * H : nullptr, c + o + r0 * H, tc + o + r0 * H,
+                    h + o + r0 * H, r1 - r0, H);
+    });
+  }
+
+  // Outputs: h of every step back in (B, T, H), zeros at pads; the states after each last step.
+  ForwardPass out{tape, empty({B, T, H}), empty({B, H}), empty({B, H})};
+  unpack(h, out.output.data(), p, H);
+  for (int64_t r = 0; r < B; ++r) {
+    const int64_t last = p.offset[p.length[r] - 1] + r;  // packed row of row r's last step
+    std::memcpy(out.h_n.data() + p.order[r] * H, h + last * H, sizeof(float) * H);
+    std::memcpy(out.c_n.data() + p.order[r] * H, c + last * H, sizeof(float) * H);
+  }
+  return out;
+}
+
+Needs needs_of(const Tensor& x, const Tensor& h0, const Tensor& c0, const LSTMLayerWeights& w) {
+  return Needs{x.requires_grad(),
+               h0.defined() && h0.requires_grad(),
+               c0.defined() && c0.requires_grad(),
+               w.w_ih.requires_grad(),
+               w.w_hh.requires_grad(),
+               w.b_ih.defined() && w.b_ih.requires_grad(),
+               w.b_hh.defined() && w.b_hh.requires_grad()};
+}
+
+// Two threads for the two directions when the thread count allows, else one after the other.
+bool run_directions_concurrently() { return get_num_threads() >= 2 && !omp_in_parallel(); }
+
+}  // namespace
+
+LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
+                           const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
+                           bool reverse) {
+  check_inputs(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh);
+  detail::init_threads_once();
+  const ForwardPass f = run_forward(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
+  const Needs need = needs_of(x, h0, c0, {w_ih, w_hh, b_ih, b_hh});
+  std::vector<Tensor> outs = record_multi(
+      reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {f.output, f.h_n, f.c_n},
+      [tape = f.tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()), sw_hh = Saved(w_hh),
+       need](const Grads& dout) {
+        return lstm_backward(*tape, *sx, *sw_ih, *sw_hh, dout, need);
+      });
+  return {outs[0], outs[1], outs[2]};
+}
+
+// Both directions as one node. Forward: the two recurrences run at once, one per thread, each
+// sequential over its steps (one synchronisation per layer instead of one per step, so a busy
+// machine slows it gracefully). Backward: likewise, then dx = dx_forward + dx_reverse.
+BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0_forward,
+                                                 const Tensor& c0_forward, const Tensor& h0_reverse,
+                                                 const Tensor& c0_reverse, const LSTMLayerWeights& forward,
+                                                 const LSTMLayerWeights& reverse) {
+  check_inputs(x, lengths, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh);
+  check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh);
+  detail::init_threads_once();
+  ForwardPass f, r;
+#pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
+  {
+#pragma omp section
+    f = run_forward(x, lengths, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh, false);
+#pragma omp section
+    r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh, true);
+  }
+  const Needs need_f = needs_of(x, h0_forward, c0_forward, forward), need_r = needs_of(x, h0_reverse, c0_reverse, reverse);
+  const bool need_w_ih = need_f.w_ih || need_r.w_ih, need_x = need_f.x;
+  std::vector<Tensor> outs = record_multi(
+      "lstm_bidirectional_layer",
+      {x, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh, h0_reverse, c0_reverse,
+       reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh},
+      {f.output, f.h_n, f.c_n, r.output, r.h_n, r.c_n},
+      [tape_f = f.tape, tape_r = r.tape, sx = Saved(need_w_ih ? x : Tensor()),
+       sw_ih_f = Saved(need_x ? forward.w_ih : Tensor()), sw_hh_f = Saved(forward.w_hh),
+       sw_ih_r = Saved(need_x ? reverse.w_ih : Tensor()), sw_hh_r = Saved(reverse.w_hh), need_f,
+       need_r](const Grads& dout) {
+        // Read every saved tensor here, outside the threads: a version mismatch raises.
+        const Tensor &x = *sx, &w_ih_f = *sw_ih_f, &w_hh_f = *sw_hh_f, &w_ih_r = *sw_ih_r, &w_hh_r = *sw_hh_r;
+        Grads gf, gr;
+#pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
+        {
+#pragma omp section
+          gf = lstm_backward(*tape_f, x, w_ih_f, w_hh_f, {dout[0], dout[1], dout[2]}, need_f);
+#pragma omp section
+          gr = lstm_backward(*tape_r, x, w_ih_r, w_hh_r, {dout[3], dout[4], dout[5]}, need_r);
+        }
+        const Tensor dx = gf[0].defined() ? gf[0] + gr[0] : Tensor();
+        return Grads{dx, gf[1], gf[2], gf[3], gf[4], gf[5], gf[6], gr[1], gr[2], gr[3], gr[4], gr[5], gr[6]};
+      });
+  return {{outs[0], outs[1], outs[2]}, {outs[3], outs[4], outs[5]}};
+}
+
+}  // namespace ag

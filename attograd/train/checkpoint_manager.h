@@ -1,0 +1,42 @@
+#pragma once
+// CheckpointManager: a run folder's best.h5 (best validation metric) and last.h5 (where training
+// is), each written atomically, so a crash or Ctrl-C never loses the last good one.
+
+#include <filesystem>
+#include <limits>
+
+#include "attograd/nn/serialize.h"
+
+namespace ag::train {
+
+class CheckpointManager {
+ public:
+  /// Creates `run_dir` if needed and removes the temporary files a killed run left there (the
+  /// caller holds the folder's RunLock, so nobody else is writing them).
+  explicit CheckpointManager(std::filesystem::path run_dir);
+  /// For a run that starts from scratch in `run_dir`: raises ag::Error naming the file if the folder
+  /// already holds another run's last.h5 or best.h5, unless `overwrite` (starting a run must not
+  /// destroy another's checkpoints by accident). With `overwrite`, removes the old run's
+  /// epoch<E>.h5, which the new run would otherwise mix with its own.
+  static void start_new_run(const std::filesystem::path& run_dir, bool overwrite);
+  /// `base` where it holds no run's last.h5 or best.h5 and no running run's lock, else the first of
+  /// base-2, base-3, ... that holds none: where a program's default --out puts a new run when it is run again. Says so on
+  /// stdout when it is not `base`.
+  static std::filesystem::path first_free_run_dir(const std::filesystem::path& base);
+  std::filesystem::path last_path() const { return dir_ / "last.h5"; }
+  std::filesystem::path best_path() const { return dir_ / "best.h5"; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  void save_last(const nn::Checkpoint& checkpoint) const;
+  /// Saves `checkpoint` as best.h5 when `metric` is higher than the best so far; returns whether it did.
+  bool save_if_best(const nn::Checkpoint& checkpoint, double metric);
+  double best() const { return best_; }
+  /// The best metric so far (restored when a run resumes).
+  void set_best(double metric) { best_ = metric; }
+
+ private:
+  std::filesystem::path dir_;
+  double best_ = -std::numeric_limits<double>::infinity();
+};
+
+}  // namespace ag::train
