@@ -59,7 +59,7 @@ inline Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {
 }
 
 /// "Equal" between float32 results of different shapes (padded vs unpadded, batched vs one at a
-/// time): within a relative 1e-5 (DESIGN.md), with a floor of 1 on the scale.
+/// time): within a relative 1e-5 (docs/design.md), with a floor of 1 on the scale.
 inline void expect_equal_rel(const Tensor& a, const Tensor& b, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
   for (int64_t i = 0; i < a.numel(); ++i) {

@@ -35,7 +35,7 @@ ImdbSplit read_imdb_split(const std::filesystem::path& aclimdb, const std::strin
 /// a missing or empty class folder or a filesystem error; returns normally otherwise.
 void check_imdb_split(const std::filesystem::path& aclimdb, const std::string& split);
 
-/// The aclImdb folder: looks (as DESIGN.md says: --data, $ATTOGRAD_DATA, shared/data) for a folder
+/// The aclImdb folder: looks (as docs/design.md says: --data, $ATTOGRAD_DATA, shared/data) for a folder
 /// holding aclImdb/ or aclImdb_v1.tar.gz. The archive is extracted on first use into the cache
 /// folder of its content (archive.h: cache_dir()/aclImdb_v1-<size>-<crc32>), and only when it holds
 /// aclImdb/train and aclImdb/test.
