@@ -1,5 +1,5 @@
 #pragma once
-// Every layer in nn/, with Module, init and checkpoints.
+// Every layer in nn/, with Module, init and state-dict files.
 
 #include "attograd/nn/attention.h"
 #include "attograd/nn/dropout.h"

@@ -1,33 +1,23 @@
 #pragma once
-// State-dict files and training checkpoints in HDF5 (layout in DESIGN.md "Checkpoints"):
+// State-dict files in HDF5, and the pieces a whole-run checkpoint (attograd/train/run_checkpoint.h)
+// builds its files from. The layout is in docs/design.md "Checkpoints":
 //
-//   /                    attrs format_version (1), config (JSON text)
+//   /                    attrs format_version (1)
 //   /model/<name>        float32, one dataset per parameter or buffer
-//   /optimizer           attrs type, step, num_groups, group<i>.lr, group<i>.weight_decay,
-//                        group<i>.params (names joined by '\n'), and the hyper-parameters
-//                        (momentum, beta1, eps, ...)
-//   /optimizer/<kind>/<name>   float32 state ("exp_avg", "momentum_buffer", ...) per parameter;
-//                        kind "step" holds each parameter's step count (int64 scalar)
-//   /scheduler           attrs type, step, num_groups, base_lr<i>
-//   /data                attrs epoch, position, shuffle_seed
-//   /rng/<name>          attrs seed, offset ("default" is default_generator())
-//   /vocab/<name>        1-D string datasets
 //
-// uint64 values (seeds, offsets) are stored bit for bit as int64 attributes. Every file carries a
-// seal (attograd/nn/sealed_file.h: size and CRC-32 in the HDF5 user block, which h5py skips) that is checked
-// before libhdf5 parses it, and is written atomically (a temporary file, fsynced, read back, renamed
-// over `path`), so neither a damaged file nor a crash, kill or full disk loses the last good checkpoint.
+// Every file carries a seal (attograd/nn/sealed_file.h: size and CRC-32 in the HDF5 user block, which
+// h5py skips) that is checked before libhdf5 parses it, and is written atomically (a temporary file,
+// fsynced, read back, renamed over `path`), so neither a damaged file nor a crash, kill or full disk
+// loses the last good file.
 
 #include <cstdint>
-#include <map>
-#include <optional>
+#include <functional>
+#include <memory>
 #include <string>
-#include <vector>
 
-#include "attograd/core/random.h"
+#include "attograd/core/error.h"
+#include "attograd/nn/hdf5.h"
 #include "attograd/nn/module.h"
-#include "attograd/optim/optimizer.h"
-#include "attograd/optim/schedule.h"
 
 namespace ag::nn {
 
@@ -40,58 +30,23 @@ void save_state_dict(const std::string& path, const NamedTensors& state);
 /// from PyTorch with h5py, are accepted). Names come back in alphabetical order.
 NamedTensors load_state_dict_file(const std::string& path);
 
-/// Where a run is in its data: the epoch, the number of batches of it already trained on, and the
-/// seed that (with the epoch) fixes the epoch's shuffle.
-struct DataPosition {
-  int64_t epoch = 0;
-  int64_t position = 0;
-  uint64_t shuffle_seed = 0;
-};
+// The pieces, for files that hold a state dict among other things. `op` names the caller in messages.
 
-/// A generator's whole state (Generator::seed(), offset()).
-struct GeneratorState {
-  uint64_t seed = 0;
-  uint64_t offset = 0;
-};
-
-/// Everything a checkpoint file holds. Parts a run does not use stay empty and are not written.
-struct Checkpoint {
-  NamedTensors model;
-  std::optional<optim::OptimizerState> optimizer;
-  std::optional<optim::SchedulerState> scheduler;
-  std::optional<DataPosition> data;
-  std::map<std::string, GeneratorState> rng;
-  std::map<std::string, std::vector<std::string>> vocab;
-  std::string config = "{}";  // the run's configuration, JSON text
-  std::string source;         // the file it was loaded from ("" when made in memory)
-};
-
-/// Collects the state of a training run (values shared, not copied): model.state_dict(), the
-/// optimizer's and scheduler's state when given, default_generator() under "default", and
-/// `generators` under their names. Set data, config and vocab on the result, then save it.
-Checkpoint make_checkpoint(const Module& model, const optim::Optimizer* optimizer = nullptr,
-                           const optim::Scheduler* scheduler = nullptr,
-                           const std::map<std::string, const Generator*>& generators = {});
-
-/// Loads a checkpoint into a live run: the model (strictly: missing, unexpected or misshaped names
-/// raise), the optimizer and scheduler when given (the file must hold them), default_generator()
-/// when the file has "default", and each of `generators` (the file must hold them). Raises
-/// ag::Error naming the file before changing anything the file lacks.
-void restore_checkpoint(const Checkpoint& checkpoint, Module& model, optim::Optimizer* optimizer = nullptr,
-                        optim::Scheduler* scheduler = nullptr,
-                        const std::map<std::string, Generator*>& generators = {});
-
-/// Writes a checkpoint atomically (temporary file, fsync, read back, rename). Refuses a model
-/// holding NaN or Inf, naming the tensor: such a checkpoint must never replace a good one.
-void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
-/// Reads a checkpoint. With training_state = false only model, config and vocab are read (what
-/// evaluation and prediction need). Refuses a missing, truncated or foreign file and an unknown
-/// format_version, and a model holding NaN or Inf, with an ag::Error naming the file.
-Checkpoint load_checkpoint(const std::string& path, bool training_state = true);
-/// load_checkpoint() of a file's bytes held in memory; `name` is what messages call it.
-Checkpoint load_checkpoint_bytes(std::string bytes, const std::string& name, bool training_state = true);
-/// Reads only a checkpoint's config (its JSON text; empty when it has none), with load_checkpoint's
-/// checks on the file: what a tool needs to compare runs without loading their weights.
-std::string load_checkpoint_config(const std::string& path);
+/// Builds a file in memory with `fill` and writes it to `path` atomically; on any failure `path` is
+/// untouched and the ag::Error names `op` and `path`.
+void write_h5_atomically(const std::string& op, const std::string& path, const std::function<void(H5File&)>& fill);
+/// Writes `state` as /model/<name>; refuses an empty name, one holding '/', an undefined tensor.
+void write_state_dict(H5File& file, const NamedTensors& state);
+/// Reads /model/<name>, names in alphabetical order.
+NamedTensors read_state_dict(const H5File& file);
+/// Refuses a file of another format_version; with require_version = false also one without it.
+void check_format_version(const std::string& op, const H5File& file, bool require_version);
+/// Opens `path` for reading: refuses missing, truncated, damaged and foreign files, unknown versions.
+std::unique_ptr<H5File> open_for_reading(const std::string& op, const std::string& path, bool require_version);
+/// Raises naming the file and tensor when `t` holds NaN or Inf: such weights are of no use to
+/// resume from or to predict with, and must never replace good ones.
+void check_finite_tensor(const std::string& op, const std::string& path, const std::string& name, const Tensor& t);
+/// "op: message", naming `path` unless the message already does.
+Error in_file_context(const std::string& op, const std::string& path, const Error& e);
 
 }  // namespace ag::nn

@@ -67,11 +67,11 @@ std::filesystem::path CheckpointManager::first_free_run_dir(const std::filesyste
   return dir;
 }
 
-void CheckpointManager::save_last(const nn::Checkpoint& checkpoint) const { nn::save_checkpoint(last_path(), checkpoint); }
+void CheckpointManager::save_last(const train::Checkpoint& checkpoint) const { train::save_checkpoint(last_path(), checkpoint); }
 
-bool CheckpointManager::save_if_best(const nn::Checkpoint& checkpoint, double metric) {
+bool CheckpointManager::save_if_best(const train::Checkpoint& checkpoint, double metric) {
   if (!(metric > best_)) return false;
-  nn::save_checkpoint(best_path(), checkpoint);
+  train::save_checkpoint(best_path(), checkpoint);
   best_ = metric;
   return true;
 }

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 
 namespace ag::train {
 
@@ -27,9 +27,9 @@ class CheckpointManager {
   std::filesystem::path best_path() const { return dir_ / "best.h5"; }
   const std::filesystem::path& dir() const { return dir_; }
 
-  void save_last(const nn::Checkpoint& checkpoint) const;
+  void save_last(const train::Checkpoint& checkpoint) const;
   /// Saves `checkpoint` as best.h5 when `metric` is higher than the best so far; returns whether it did.
-  bool save_if_best(const nn::Checkpoint& checkpoint, double metric);
+  bool save_if_best(const train::Checkpoint& checkpoint, double metric);
   double best() const { return best_; }
   /// The best metric so far (restored when a run resumes).
   void set_best(double metric) { best_ = metric; }

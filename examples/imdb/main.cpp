@@ -20,7 +20,7 @@
 #include "examples/imdb/train.h"
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/sealed_file.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/command_line.h"
 #include "attograd/train/interrupt.h"
@@ -35,7 +35,7 @@ struct Loaded {
 };
 
 Loaded load_model(const std::string& path) {
-  const ag::nn::Checkpoint c = ag::nn::load_checkpoint(path, /*training_state=*/false);
+  const ag::train::Checkpoint c = ag::train::load_checkpoint(path, /*training_state=*/false);
   const auto run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
   ag::check(run.is_object() && run.contains("model") && c.vocab.count("words") == 1,
             "{} has no model config or vocabulary (/vocab/words); was it written by imdb train?", path);

@@ -15,7 +15,7 @@
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
 #include "attograd/nn/hdf5.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/clip.h"
 #include "attograd/train/checkpoint_manager.h"
@@ -142,7 +142,7 @@ TrainResult train(const TrainOptions& given) {
   TrainResult result;
   TrainOptions o = given;
   ModelConfig config = given.model;
-  std::optional<ag::nn::Checkpoint> resume;
+  std::optional<ag::train::Checkpoint> resume;
   json progress = {{"best_val_accuracy", -1.0}, {"best_epoch", -1}};
   json run_data;  // a resumed run's data: {"dir", "train_reviews"} (absent in runs from before it was kept)
   // One run per folder: the lock is taken before anything in the folder is read or written (for
@@ -151,7 +151,7 @@ TrainResult train(const TrainOptions& given) {
   if (!given.resume_dir.empty()) {
     lock.emplace(given.resume_dir);
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
-    resume = ag::nn::load_checkpoint(last.string());
+    resume = ag::train::load_checkpoint(last.string());
     try {
       const json run = json::parse(resume->config);
       config = ModelConfig::from_json(run.at("model").dump());
@@ -211,18 +211,18 @@ TrainResult train(const TrainOptions& given) {
     return result;
   }
   std::unique_ptr<ag::optim::Optimizer> optimizer = make_optimizer(o, model);
-  ag::nn::DataPosition position{0, 0, o.seed};
+  ag::train::DataPosition position{0, 0, o.seed};
   ag::train::CheckpointManager checkpoints(o.out_dir);
   if (resume) {
-    ag::nn::restore_checkpoint(*resume, model, optimizer.get());
+    ag::train::restore_checkpoint(*resume, model, optimizer.get());
     position = *resume->data;
     checkpoints.set_best(progress.at("best_val_accuracy").get<double>());
   }
   std::printf("%s", model.summary().c_str());
 
   const int64_t batches_per_epoch = static_cast<int64_t>(train_idx.size()) / o.batch;  // drop the last partial batch
-  auto checkpoint = [&](const ag::nn::DataPosition& at, bool training_state) {
-    ag::nn::Checkpoint c = training_state ? ag::nn::make_checkpoint(model, optimizer.get()) : ag::nn::make_checkpoint(model);
+  auto checkpoint = [&](const ag::train::DataPosition& at, bool training_state) {
+    ag::train::Checkpoint c = training_state ? ag::train::make_checkpoint(model, optimizer.get()) : ag::train::make_checkpoint(model);
     if (training_state) c.data = at;
     c.config = json{{"model", json::parse(config.to_json())}, {"train", options_json(o)}, {"progress", progress},
                      {"data", {{"dir", o.data_dir}, {"train_reviews", examples.size()}}}}
@@ -265,7 +265,7 @@ TrainResult train(const TrainOptions& given) {
       seen += o.batch;
       const double tokens = static_cast<double>(seen * config.maxlen);
       bar.update(b + 1, fmt::format("loss {:.4f} acc {:.1f}%", loss_sum / seen, 100.0 * correct / seen), tokens);
-      const ag::nn::DataPosition here{epoch, b + 1, o.seed};
+      const ag::train::DataPosition here{epoch, b + 1, o.seed};
       const bool stop = ag::train::interrupted() || result.steps == o.stop_after_steps;
       if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
         ag::train::check_finite_weights(model.named_parameters(), step);
@@ -298,7 +298,7 @@ TrainResult train(const TrainOptions& given) {
   if (result.stopped || !o.test) return result;
 
   // The test split, once, with the checkpoint chosen on validation.
-  const ag::nn::Checkpoint best = ag::nn::load_checkpoint(checkpoints.best_path().string(), false);
+  const ag::train::Checkpoint best = ag::train::load_checkpoint(checkpoints.best_path().string(), false);
   model.load_state_dict(best.model);
   const TokenizedSplit test_split = load_split(o.data_dir, "test");
   const Evaluation test = evaluate(model, encode_all(test_split.words, test_split.labels, vocab), {}, 256, true);

@@ -9,15 +9,15 @@
 
 #include "attograd/core/core.h"
 #include "examples/translate/decode.h"
-#include "attograd/nn/checkpoint_average.h"
+#include "attograd/train/checkpoint_average.h"
 #include "attograd/nn/sealed_file.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "attograd/train/progress.h"
 
 namespace translate {
 
 LoadedModel load_model(const std::string& checkpoint) {
-  const ag::nn::Checkpoint c = ag::nn::load_checkpoint(checkpoint, /*training_state=*/false);
+  const ag::train::Checkpoint c = ag::train::load_checkpoint(checkpoint, /*training_state=*/false);
   const nlohmann::json run = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
   ag::check(run.is_object() && run.contains("model") && c.vocab.count("src") == 1 && c.vocab.count("trg") == 1,
             "{} has no model config or vocabularies (/vocab/src, /vocab/trg); was it written by translate train?",
@@ -53,7 +53,7 @@ LoadedModel load_model(const std::string& checkpoint) {
 
 void average_models(const std::vector<std::string>& checkpoints, const std::string& out) {
   auto model_of = [](const std::string& path) {
-    const std::string text = ag::nn::load_checkpoint_config(path);  // the config only, not the weights
+    const std::string text = ag::train::load_checkpoint_config(path);  // the config only, not the weights
     const nlohmann::json run = text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text);
     ag::check(run.contains("model"), "average: {} has no model config; was it written by translate train?",
               path);
@@ -66,11 +66,11 @@ void average_models(const std::vector<std::string>& checkpoints, const std::stri
     ag::check(other == first, "average: {} is another model than {} ({} vs {})", checkpoints[i],
               checkpoints.front(), other.dump(), first.dump());
   }
-  ag::nn::Checkpoint c = ag::nn::average_checkpoints(checkpoints);
+  ag::train::Checkpoint c = ag::train::average_checkpoints(checkpoints);
   nlohmann::json config = nlohmann::json::parse(c.config);
   config["averaged_from"] = checkpoints;
   c.config = config.dump();
-  ag::nn::save_checkpoint(out, c);
+  ag::train::save_checkpoint(out, c);
 }
 
 LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens) {

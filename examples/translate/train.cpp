@@ -13,7 +13,7 @@
 #include "examples/translate/dataset.h"
 #include "examples/translate/evaluate.h"
 #include "attograd/nn/hdf5.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/clip.h"
 #include "attograd/optim/schedule.h"
@@ -103,11 +103,11 @@ ag::data::ParallelCorpus first(ag::data::ParallelCorpus c, int64_t n) {
 // /vocab, config), plus the next batches /batches/<s>/{src, src_lengths, trg_in, trg_out} as
 // make_batch forms them, /tokens (s) (Batch::tokens: what tokens/s counts), /epoch_ends (the step
 // count at which each exported epoch ends) and the recipe (optimizer, schedule, loss) as JSON.
-void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::nn::DataPosition& from,
-                    const ag::nn::Checkpoint& start, const ag::optim::Optimizer& optimizer,
+void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::train::DataPosition& from,
+                    const ag::train::Checkpoint& start, const ag::optim::Optimizer& optimizer,
                     const ag::optim::Scheduler& scheduler, int64_t schedule_steps) {
   ag::H5File f(o.export_batches, ag::H5File::Mode::Create);
-  f.set_attr("/", "format_version", ag::nn::checkpoint_format_version);
+  f.set_attr("/", "format_version", ag::train::checkpoint_format_version);
   f.set_attr("/", "config", start.config);
   for (const auto& [name, tensor] : start.model) f.write("/model/" + name, tensor);
   for (const auto& [name, tokens] : start.vocab) f.write("/vocab/" + name, tokens);
@@ -150,7 +150,7 @@ TrainResult train(const TrainOptions& given) {
   TrainResult result;
   TrainOptions o = given;
   TranslationConfig config = given.model;
-  std::optional<ag::nn::Checkpoint> resume;
+  std::optional<ag::train::Checkpoint> resume;
   json progress = {{"best_val_bleu", -1.0}, {"best_epoch", -1}};
   json run_data;  // a resumed run's corpus: {"dir", "train_pairs"} (absent in runs from before it was kept)
   // One run per folder: the lock is taken before anything in the folder is read or written (for
@@ -159,7 +159,7 @@ TrainResult train(const TrainOptions& given) {
   if (!given.resume_dir.empty()) {
     lock.emplace(given.resume_dir);
     const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
-    resume = ag::nn::load_checkpoint(last.string());
+    resume = ag::train::load_checkpoint(last.string());
     try {
       const json run = json::parse(resume->config);
       config = TranslationConfig::from_json(run.at("model").dump());
@@ -251,18 +251,18 @@ TrainResult train(const TrainOptions& given) {
   } else {
     scheduler = std::make_unique<ag::optim::ConstantLR>(*optimizer);
   }
-  ag::nn::DataPosition position{0, 0, o.seed};
+  ag::train::DataPosition position{0, 0, o.seed};
   ag::train::CheckpointManager checkpoints(o.out_dir);
   if (resume) {
-    ag::nn::restore_checkpoint(*resume, *model, optimizer.get(), scheduler.get());
+    ag::train::restore_checkpoint(*resume, *model, optimizer.get(), scheduler.get());
     position = *resume->data;
     checkpoints.set_best(progress.at("best_val_bleu").get<double>());
   }
   std::printf("%s", model->summary().c_str());
 
-  auto checkpoint = [&](const ag::nn::DataPosition& at, bool training_state) {
-    ag::nn::Checkpoint c = training_state ? ag::nn::make_checkpoint(*model, optimizer.get(), scheduler.get())
-                                          : ag::nn::make_checkpoint(*model);
+  auto checkpoint = [&](const ag::train::DataPosition& at, bool training_state) {
+    ag::train::Checkpoint c = training_state ? ag::train::make_checkpoint(*model, optimizer.get(), scheduler.get())
+                                          : ag::train::make_checkpoint(*model);
     if (training_state) c.data = at;
     c.config = json{{"model", json::parse(config.to_json())},
                     {"train", options_json(o)},
@@ -321,7 +321,7 @@ TrainResult train(const TrainOptions& given) {
       all_tokens += static_cast<double>(batch.tokens);
       bar.update(b + 1, fmt::format("loss {:.4f} lr {:.2e}", loss_sum / loss_tokens, scheduler->lr()),
                  static_cast<double>(tokens));
-      const ag::nn::DataPosition here{epoch, b + 1, o.seed};
+      const ag::train::DataPosition here{epoch, b + 1, o.seed};
       done = o.max_steps >= 0 && total_steps >= o.max_steps;
       const bool stop = !done && (ag::train::interrupted() || result.steps == o.stop_after_steps);
       if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
@@ -354,10 +354,10 @@ TrainResult train(const TrainOptions& given) {
                     tokens_per_s});
     if (bleu > checkpoints.best()) progress = {{"best_val_bleu", bleu}, {"best_epoch", epoch + 1}};
     checkpoints.save_if_best(checkpoint({}, false), bleu);
-    const ag::nn::DataPosition next = done ? position : ag::nn::DataPosition{epoch + 1, 0, o.seed};
+    const ag::train::DataPosition next = done ? position : ag::train::DataPosition{epoch + 1, 0, o.seed};
     checkpoints.save_last(checkpoint(next, true));
     if (o.keep_epochs > 0) {  // the newest keep_epochs epoch<E>.h5, for translate average
-      ag::nn::save_checkpoint((checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1)).string(),
+      ag::train::save_checkpoint((checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1)).string(),
                               checkpoint({}, false));
       std::filesystem::remove(checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1 - o.keep_epochs));
     }

@@ -17,7 +17,7 @@
 #include "examples/imdb/predict.h"
 #include "examples/imdb/train.h"
 #include "attograd/nn/linear.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 
@@ -65,7 +65,7 @@ imdb::TrainOptions tiny_options(const fs::path& data, const fs::path& out) {
   return o;
 }
 
-ag::nn::NamedTensors weights_of(const fs::path& checkpoint) { return ag::nn::load_checkpoint(checkpoint.string(), false).model; }
+ag::nn::NamedTensors weights_of(const fs::path& checkpoint) { return ag::train::load_checkpoint(checkpoint.string(), false).model; }
 
 TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   TempDir tmp;
@@ -112,7 +112,7 @@ TEST(ImdbExample, ResumeRefusesCheckpointsOfOtherKinds) {
   ag::nn::Linear layer(2, 3);
   fs::create_directories(tmp.path / "other");
   const std::string other = (tmp.path / "other" / "last.h5").string();
-  ag::nn::save_checkpoint(other, ag::nn::make_checkpoint(layer));  // no config, no vocabulary
+  ag::train::save_checkpoint(other, ag::train::make_checkpoint(layer));  // no config, no vocabulary
   const fs::path data = make_tiny_dataset(tmp.path / "data", 16);
   imdb::TrainOptions o = tiny_options(data, tmp.path / "ignored");
   o.resume_dir = (tmp.path / "other").string();

@@ -22,7 +22,7 @@
 #include "examples/translate/train.h"
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/linear.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -150,8 +150,8 @@ TEST(TranslateTrain, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   EXPECT_FALSE(second.stopped);
   EXPECT_EQ(second.steps, full.steps - 3);
 
-  const auto a = ag::nn::load_checkpoint((tmp.path / "straight" / "last.h5").string(), false).model;
-  const auto b = ag::nn::load_checkpoint((tmp.path / "resumed" / "last.h5").string(), false).model;
+  const auto a = ag::train::load_checkpoint((tmp.path / "straight" / "last.h5").string(), false).model;
+  const auto b = ag::train::load_checkpoint((tmp.path / "resumed" / "last.h5").string(), false).model;
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].first, b[i].first);
@@ -184,7 +184,7 @@ TEST(TranslateTrain, ResumeAndLoadRefuseCheckpointsOfOtherKinds) {
   ag::nn::Linear layer(2, 3);
   fs::create_directories(tmp.path / "other");
   const std::string other = (tmp.path / "other" / "last.h5").string();
-  ag::nn::save_checkpoint(other, ag::nn::make_checkpoint(layer));  // no config, no vocabularies
+  ag::train::save_checkpoint(other, ag::train::make_checkpoint(layer));  // no config, no vocabularies
   translate::TrainOptions o = tiny_transformer(tmp.path / "data", tmp.path / "ignored");
   o.resume_dir = (tmp.path / "other").string();
   expect_mentions(error_of([&] { translate::train(o); }), {"--resume", other, "not a training checkpoint"});
@@ -213,20 +213,20 @@ TEST(TranslateTrain, AveragedCheckpointsLoadAndOtherModelsAreRefused) {
   translate::train(o);
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "epoch1.h5")) << "only the last --keep-epochs are kept";
   const std::string e2 = (tmp.path / "run" / "epoch2.h5").string(), e3 = (tmp.path / "run" / "epoch3.h5").string();
-  EXPECT_EQ(ag::nn::load_checkpoint(e3, false).model.size(),
-            ag::nn::load_checkpoint((tmp.path / "run" / "last.h5").string(), false).model.size());
+  EXPECT_EQ(ag::train::load_checkpoint(e3, false).model.size(),
+            ag::train::load_checkpoint((tmp.path / "run" / "last.h5").string(), false).model.size());
   const std::string avg = (tmp.path / "avg.h5").string();
   translate::average_models({e2, e3}, avg);
   const translate::LoadedModel m = translate::load_model(avg);
-  const auto a = ag::nn::load_checkpoint(e2, false).model, b = ag::nn::load_checkpoint(e3, false).model;
-  const auto mean = ag::nn::load_checkpoint(avg, false).model;
+  const auto a = ag::train::load_checkpoint(e2, false).model, b = ag::train::load_checkpoint(e3, false).model;
+  const auto mean = ag::train::load_checkpoint(avg, false).model;
   ASSERT_EQ(mean.size(), a.size());
   for (size_t i = 0; i < a.size(); ++i)
     for (int64_t k = 0; k < a[i].second.numel(); ++k)
       ASSERT_EQ(mean[i].second.data()[k],
                 static_cast<float>((static_cast<double>(a[i].second.data()[k]) + b[i].second.data()[k]) / 2))
           << a[i].first;
-  EXPECT_EQ(nlohmann::json::parse(ag::nn::load_checkpoint(avg, false).config).at("averaged_from"),
+  EXPECT_EQ(nlohmann::json::parse(ag::train::load_checkpoint(avg, false).config).at("averaged_from"),
             (std::vector<std::string>{e2, e3}));
   EXPECT_EQ(translate::translate_sentences(*m.model, m.src_vocab, m.trg_vocab, {{"ant", "bee"}}).size(), 1u);
 
@@ -316,7 +316,7 @@ TEST(TranslateTrain, TieOutputDefaultsToEachArchitecturesRecipe) {
     translate::TrainOptions o = options(arch, tie, name);
     o.export_batches = (tmp.path / (name + ".h5")).string();
     translate::train(o);
-    const auto config = nlohmann::json::parse(ag::nn::load_checkpoint_config(o.export_batches));
+    const auto config = nlohmann::json::parse(ag::train::load_checkpoint_config(o.export_batches));
     return config.at("model").at("tie_output").get<bool>();
   };
   EXPECT_TRUE(exported_tie("transformer", std::nullopt, "transformer"));
@@ -415,7 +415,7 @@ TEST(TranslateTrain, ExportedBatchesAreTheTrainingStream) {
       rows_in_epoch = 0;
     }
   }
-  const ag::nn::Checkpoint start = ag::nn::load_checkpoint(o.export_batches, false);
+  const ag::train::Checkpoint start = ag::train::load_checkpoint(o.export_batches, false);
   EXPECT_FALSE(start.model.empty());
   EXPECT_EQ(start.vocab.count("src"), 1u);
 

@@ -8,13 +8,13 @@
 #include <string>
 
 #include "attograd/core/error.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   try {
-    const ag::nn::Checkpoint c = ag::nn::load_checkpoint_bytes(std::move(bytes), "fuzz.h5");
+    const ag::train::Checkpoint c = ag::train::load_checkpoint_bytes(std::move(bytes), "fuzz.h5");
     int64_t elements = 0;
     for (const auto& [name, t] : c.model) {
       elements += t.numel();

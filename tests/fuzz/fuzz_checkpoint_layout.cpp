@@ -16,7 +16,7 @@
 #include "attograd/core/error.h"
 #include "attograd/core/tensor.h"
 #include "attograd/nn/hdf5.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const bool training_state : {false, true}) {
     try {
-      const ag::nn::Checkpoint c = ag::nn::load_checkpoint_bytes(bytes, "fuzz.h5", training_state);
+      const ag::train::Checkpoint c = ag::train::load_checkpoint_bytes(bytes, "fuzz.h5", training_state);
       for (const auto& [name, t] : c.model)
         for (int64_t i = 0; i < t.numel(); ++i)
           if (!std::isfinite(t.data()[i])) ag::fuzz::broken("a checkpoint with a non-finite weight loaded");

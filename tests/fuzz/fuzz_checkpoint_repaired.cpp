@@ -8,14 +8,14 @@
 
 #include "attograd/core/error.h"
 #include "attograd/nn/sealed_file.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < ag::kSealSize) return 0;
   std::string bytes(reinterpret_cast<const char*>(data), size);
   ag::seal(bytes);
   try {
-    ag::nn::load_checkpoint_bytes(std::move(bytes), "fuzz.h5");
+    ag::train::load_checkpoint_bytes(std::move(bytes), "fuzz.h5");
   } catch (const ag::Error&) {
   }
   return 0;

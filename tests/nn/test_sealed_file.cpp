@@ -9,7 +9,7 @@
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/linear.h"
 #include "attograd/nn/sealed_file.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -58,9 +58,9 @@ TEST(SealedFile, CheckpointsAreTheSameBytesForTheSameState) {
   TempDir tmp;
   ag::manual_seed(4);
   ag::nn::Linear layer(3, 2);
-  const ag::nn::Checkpoint c = ag::nn::make_checkpoint(layer);
-  ag::nn::save_checkpoint((tmp.path / "a.h5").string(), c);
-  ag::nn::save_checkpoint((tmp.path / "b.h5").string(), c);
+  const ag::train::Checkpoint c = ag::train::make_checkpoint(layer);
+  ag::train::save_checkpoint((tmp.path / "a.h5").string(), c);
+  ag::train::save_checkpoint((tmp.path / "b.h5").string(), c);
   EXPECT_EQ(ag::read_whole_file((tmp.path / "a.h5").string()), ag::read_whole_file((tmp.path / "b.h5").string()))
       << "no timestamps or uninitialised bytes in the file";
 }
@@ -92,17 +92,17 @@ TEST(SealedFile, NonFiniteWeightsAreNeverSavedAndNeverLoaded) {
   ag::manual_seed(5);
   ag::nn::Linear layer(3, 2);
   const std::string good = (tmp.path / "good.h5").string();
-  ag::nn::save_checkpoint(good, ag::nn::make_checkpoint(layer));
+  ag::train::save_checkpoint(good, ag::train::make_checkpoint(layer));
   const std::string before = ag::read_whole_file(good);
   layer.named_parameters()[0].second.data()[4] = NAN;
-  expect_mentions(error_of([&] { ag::nn::save_checkpoint(good, ag::nn::make_checkpoint(layer)); }),
+  expect_mentions(error_of([&] { ag::train::save_checkpoint(good, ag::train::make_checkpoint(layer)); }),
                   {"save_checkpoint", good, "weight", "nan", "flat index 4"});
   EXPECT_EQ(ag::read_whole_file(good), before) << "the good checkpoint is untouched";
 
   // A file holding NaN weights (here a plain state dict, which may hold anything) is no checkpoint.
   const std::string state_dict = (tmp.path / "nan.h5").string();
   ag::nn::save_state_dict(state_dict, layer.state_dict());
-  expect_mentions(error_of([&] { ag::nn::load_checkpoint(state_dict); }), {"load_checkpoint", "nan.h5", "weight", "nan"});
+  expect_mentions(error_of([&] { ag::train::load_checkpoint(state_dict); }), {"load_checkpoint", "nan.h5", "weight", "nan"});
 }
 
 TEST(SealedFile, AFailedWriteLeavesTheOldFileAndNoTemporary) {

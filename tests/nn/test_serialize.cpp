@@ -18,13 +18,13 @@
 #include "attograd/core/ops/loss.h"
 #include "attograd/core/ops/reduce.h"
 #include "attograd/core/random.h"
-#include "attograd/nn/checkpoint_average.h"
+#include "attograd/train/checkpoint_average.h"
 #include "attograd/nn/dropout.h"
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/sealed_file.h"
 #include "attograd/nn/linear.h"
 #include "attograd/nn/sequential.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/clip.h"
 #include "attograd/optim/schedule.h"
@@ -34,8 +34,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using ag::Tensor;
-using ag::nn::Checkpoint;
-using ag::nn::DataPosition;
+using ag::train::Checkpoint;
+using ag::train::DataPosition;
 using ag::nn::NamedTensors;
 using ag::testing::error_of;
 using ag::testing::expect_mentions;
@@ -72,7 +72,7 @@ class Serialize : public ::testing::Test {
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   fs::path dir_;
-  ag::nn::GeneratorState saved_default_;
+  ag::train::GeneratorState saved_default_;
 };
 
 std::shared_ptr<ag::nn::Sequential> make_model(int64_t in = 4, int64_t hidden = 8) {
@@ -109,14 +109,14 @@ TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
   }
   ag::Generator shuffle(0xFEDCBA9876543210ull);  // a seed above 2^63: stored bit for bit
   shuffle.next_below(10);
-  Checkpoint c = ag::nn::make_checkpoint(*model, &opt, &sched, {{"shuffle", &shuffle}});
+  Checkpoint c = ag::train::make_checkpoint(*model, &opt, &sched, {{"shuffle", &shuffle}});
   c.data = DataPosition{2, 17, 0xF000000000000001ull};
   c.config = R"({"lr": 0.01, "name": "tiny ü"})";
   c.vocab["src"] = {"<pad>", "<unk>", "der", "Bär", ""};
   c.vocab["tgt"] = {"<pad>", "the"};
-  ag::nn::save_checkpoint(path("ck.h5"), c);
+  ag::train::save_checkpoint(path("ck.h5"), c);
 
-  const Checkpoint back = ag::nn::load_checkpoint(path("ck.h5"));
+  const Checkpoint back = ag::train::load_checkpoint(path("ck.h5"));
   EXPECT_EQ(back.source, path("ck.h5"));
   expect_same_tensors(back.model, c.model);
   ASSERT_TRUE(back.optimizer && back.scheduler && back.data);
@@ -151,7 +151,7 @@ TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
   EXPECT_EQ(back.config, c.config);
   EXPECT_EQ(back.vocab, c.vocab);
 
-  // The layout DESIGN.md promises, as another reader (h5py, PyTorch) would see it.
+  // The layout docs/design.md promises, as another reader (h5py, PyTorch) would see it.
   ag::H5File file(path("ck.h5"), ag::H5File::Mode::Read);
   EXPECT_EQ(file.attr_int("/", "format_version"), 1);
   EXPECT_TRUE(file.exists("/model/0.weight"));
@@ -165,7 +165,7 @@ TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
   EXPECT_EQ(file.read_strings("/vocab/src"), c.vocab["src"]);
 
   // Evaluation tools read model, config and vocab only.
-  const Checkpoint eval = ag::nn::load_checkpoint(path("ck.h5"), /*training_state=*/false);
+  const Checkpoint eval = ag::train::load_checkpoint(path("ck.h5"), /*training_state=*/false);
   EXPECT_FALSE(eval.optimizer || eval.scheduler || eval.data);
   EXPECT_TRUE(eval.rng.empty());
   expect_same_tensors(eval.model, c.model);
@@ -174,7 +174,7 @@ TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
 }
 
 TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
-  expect_mentions(error_of([&] { ag::nn::load_checkpoint(path("nothing.h5")); }),
+  expect_mentions(error_of([&] { ag::train::load_checkpoint(path("nothing.h5")); }),
                   {"load_checkpoint", path("nothing.h5"), "does not exist"});
   expect_mentions(error_of([&] { ag::nn::load_state_dict_file(path("nothing.h5")); }),
                   {"load_state_dict_file", path("nothing.h5")});
@@ -182,10 +182,10 @@ TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
   ag::manual_seed(1);
   auto model = make_model(64, 256);  // big enough that half the file loses data
   ag::optim::AdamW opt(model->named_parameters());
-  Checkpoint c = ag::nn::make_checkpoint(*model, &opt);
-  ag::nn::save_checkpoint(path("truncated.h5"), c);
+  Checkpoint c = ag::train::make_checkpoint(*model, &opt);
+  ag::train::save_checkpoint(path("truncated.h5"), c);
   fs::resize_file(path("truncated.h5"), fs::file_size(path("truncated.h5")) / 2);
-  expect_mentions(error_of([&] { ag::nn::load_checkpoint(path("truncated.h5")); }),
+  expect_mentions(error_of([&] { ag::train::load_checkpoint(path("truncated.h5")); }),
                   {"load_checkpoint", path("truncated.h5")});
 
   {
@@ -193,7 +193,7 @@ TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
     foreign.write("/model/x", ag::ones({2}));
     foreign.close();
   }
-  expect_mentions(error_of([&] { ag::nn::load_checkpoint(path("foreign.h5")); }),
+  expect_mentions(error_of([&] { ag::train::load_checkpoint(path("foreign.h5")); }),
                   {path("foreign.h5"), "not an attograd checkpoint", "format_version"});
 
   {
@@ -202,7 +202,7 @@ TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
     future.write("/model/x", ag::ones({2}));
     future.close();
   }
-  expect_mentions(error_of([&] { ag::nn::load_checkpoint(path("future.h5")); }),
+  expect_mentions(error_of([&] { ag::train::load_checkpoint(path("future.h5")); }),
                   {path("future.h5"), "format_version 7", "version 1"});
   expect_mentions(error_of([&] { ag::nn::load_state_dict_file(path("future.h5")); }), {"format_version 7"});
 }
@@ -211,28 +211,28 @@ TEST_F(Serialize, RestoreRefusesMissingUnexpectedAndMisshapedNames) {
   ag::manual_seed(2);
   auto model = make_model(4, 8);
   ag::optim::AdamW opt(model->named_parameters());
-  ag::nn::save_checkpoint(path("ck.h5"), ag::nn::make_checkpoint(*model));
-  const Checkpoint c = ag::nn::load_checkpoint(path("ck.h5"));
+  ag::train::save_checkpoint(path("ck.h5"), ag::train::make_checkpoint(*model));
+  const Checkpoint c = ag::train::load_checkpoint(path("ck.h5"));
 
   auto wider = make_model(4, 9);
-  expect_mentions(error_of([&] { ag::nn::restore_checkpoint(c, *wider); }),
+  expect_mentions(error_of([&] { ag::train::restore_checkpoint(c, *wider); }),
                   {path("ck.h5"), "0.weight", "(9, 4)", "(8, 4)"});
 
   Checkpoint missing = c;
   missing.model.erase(missing.model.begin());
   auto target = make_model(4, 8);
-  expect_mentions(error_of([&] { ag::nn::restore_checkpoint(missing, *target); }), {"missing", "0.bias"});
+  expect_mentions(error_of([&] { ag::train::restore_checkpoint(missing, *target); }), {"missing", "0.bias"});
 
   Checkpoint extra = c;
   extra.model.emplace_back("head.weight", ag::ones({1}));
-  expect_mentions(error_of([&] { ag::nn::restore_checkpoint(extra, *target); }), {"unexpected", "head.weight"});
+  expect_mentions(error_of([&] { ag::train::restore_checkpoint(extra, *target); }), {"unexpected", "head.weight"});
 
   // The file holds no optimizer state and no "shuffle" generator.
   ag::optim::AdamW target_opt(target->named_parameters());
-  expect_mentions(error_of([&] { ag::nn::restore_checkpoint(c, *target, &target_opt); }),
+  expect_mentions(error_of([&] { ag::train::restore_checkpoint(c, *target, &target_opt); }),
                   {path("ck.h5"), "no optimizer state"});
   ag::Generator shuffle(1);
-  expect_mentions(error_of([&] { ag::nn::restore_checkpoint(c, *target, nullptr, nullptr, {{"shuffle", &shuffle}}); }),
+  expect_mentions(error_of([&] { ag::train::restore_checkpoint(c, *target, nullptr, nullptr, {{"shuffle", &shuffle}}); }),
                   {"generator 'shuffle'"});
 }
 
@@ -240,21 +240,21 @@ TEST_F(Serialize, FailedWriteKeepsThePreviousCheckpoint) {
   ag::manual_seed(6);
   auto model = make_model();
   const std::string file = path("last.h5");
-  ag::nn::save_checkpoint(file, ag::nn::make_checkpoint(*model));
-  const NamedTensors good = ag::nn::load_checkpoint(file).model;
+  ag::train::save_checkpoint(file, ag::train::make_checkpoint(*model));
+  const NamedTensors good = ag::train::load_checkpoint(file).model;
 
   ag::manual_seed(7);
   auto newer = make_model();
   const std::string tmp = ag::temporary_path_for(file);
   fs::create_directory(tmp);  // the temporary file cannot be created
-  expect_mentions(error_of([&] { ag::nn::save_checkpoint(file, ag::nn::make_checkpoint(*newer)); }),
+  expect_mentions(error_of([&] { ag::train::save_checkpoint(file, ag::train::make_checkpoint(*newer)); }),
                   {"save_checkpoint", file});
-  expect_same_tensors(ag::nn::load_checkpoint(file).model, good);
+  expect_same_tensors(ag::train::load_checkpoint(file).model, good);
   EXPECT_TRUE(fs::is_directory(tmp));  // not ours to remove
 
   fs::remove(tmp);
-  ag::nn::save_checkpoint(file, ag::nn::make_checkpoint(*newer));  // replaces it once writing works
-  expect_same_tensors(ag::nn::load_checkpoint(file).model, newer->state_dict());
+  ag::train::save_checkpoint(file, ag::train::make_checkpoint(*newer));  // replaces it once writing works
+  expect_same_tensors(ag::train::load_checkpoint(file).model, newer->state_dict());
 }
 
 // ---- resuming a training run mid-epoch -------------------------------------------------------
@@ -300,10 +300,10 @@ struct TrainingRun {
       const std::vector<int64_t> order = epoch_order(from.shuffle_seed, epoch);
       for (int64_t b = epoch == from.epoch ? from.position : 0; b < kBatches; ++b) {
         if (stop && epoch == stop->epoch && b == stop->position) {
-          Checkpoint c = ag::nn::make_checkpoint(*model, opt.get(), sched.get());
+          Checkpoint c = ag::train::make_checkpoint(*model, opt.get(), sched.get());
           c.data = DataPosition{epoch, b, from.shuffle_seed};
           c.config = R"({"hidden": 8})";
-          ag::nn::save_checkpoint(path, c);
+          ag::train::save_checkpoint(path, c);
           return;
         }
         const Tensor loss = ag::mse_loss((*model)(rows(x, order, b)), rows(y, order, b));
@@ -338,8 +338,8 @@ TEST_F(Serialize, ResumedRunContinuesBitForBit) {
 
   TrainingRun second(12345);  // other initial weights, and the default generator elsewhere
   EXPECT_FALSE(same_bits(second.model->named_parameters()[0].second, full.model->named_parameters()[0].second));
-  const Checkpoint c = ag::nn::load_checkpoint(path("mid.h5"));
-  ag::nn::restore_checkpoint(c, *second.model, second.opt.get(), second.sched.get());
+  const Checkpoint c = ag::train::load_checkpoint(path("mid.h5"));
+  ag::train::restore_checkpoint(c, *second.model, second.opt.get(), second.sched.get());
   ASSERT_TRUE(c.data.has_value());
   EXPECT_EQ(c.data->epoch, 1);
   EXPECT_EQ(c.data->position, 2);
@@ -369,15 +369,15 @@ TEST_F(Serialize, AverageCheckpointsIsTheElementwiseMean) {
   for (int i = 0; i < 3; ++i) {
     ag::manual_seed(20 + i);
     models.push_back(make_model());
-    Checkpoint c = ag::nn::make_checkpoint(*models.back());
+    Checkpoint c = ag::train::make_checkpoint(*models.back());
     c.vocab["src"] = {"<pad>", "a"};
     c.config = fmt::format(R"({{"file": {}}})", i);
     files.push_back(path(fmt::format("epoch{}.h5", i)));
-    ag::nn::save_checkpoint(files.back(), c);
+    ag::train::save_checkpoint(files.back(), c);
   }
-  const Checkpoint avg = ag::nn::average_checkpoints(files);
+  const Checkpoint avg = ag::train::average_checkpoints(files);
   EXPECT_EQ(avg.config, R"({"file": 2})");  // the last file's
-  EXPECT_EQ(ag::nn::load_checkpoint_config(files[1]), R"({"file": 1})");
+  EXPECT_EQ(ag::train::load_checkpoint_config(files[1]), R"({"file": 1})");
   EXPECT_EQ(avg.vocab.at("src"), (std::vector<std::string>{"<pad>", "a"}));
   EXPECT_FALSE(avg.optimizer || avg.scheduler || avg.data);
   const auto got = by_name(avg.model);
@@ -390,26 +390,26 @@ TEST_F(Serialize, AverageCheckpointsIsTheElementwiseMean) {
     }
   }
   // One file is its own average.
-  expect_same_tensors(ag::nn::average_checkpoints({files[0]}).model, models[0]->state_dict());
+  expect_same_tensors(ag::train::average_checkpoints({files[0]}).model, models[0]->state_dict());
 }
 
 TEST_F(Serialize, AverageCheckpointsRefusesDifferentModels) {
   ag::manual_seed(30);
-  ag::nn::save_checkpoint(path("a.h5"), ag::nn::make_checkpoint(*make_model(4, 8)));
-  ag::nn::save_checkpoint(path("wide.h5"), ag::nn::make_checkpoint(*make_model(4, 9)));
-  expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("wide.h5")}); }),
+  ag::train::save_checkpoint(path("a.h5"), ag::train::make_checkpoint(*make_model(4, 8)));
+  ag::train::save_checkpoint(path("wide.h5"), ag::train::make_checkpoint(*make_model(4, 9)));
+  expect_mentions(error_of([&] { ag::train::average_checkpoints({path("a.h5"), path("wide.h5")}); }),
                   {"average_checkpoints", "wide.h5", "'0.bias'", "(9)", "(8)"});
-  Checkpoint other_vocab = ag::nn::make_checkpoint(*make_model(4, 8));
+  Checkpoint other_vocab = ag::train::make_checkpoint(*make_model(4, 8));
   other_vocab.vocab["src"] = {"x"};
-  ag::nn::save_checkpoint(path("vocab.h5"), other_vocab);
-  expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("vocab.h5")}); }),
+  ag::train::save_checkpoint(path("vocab.h5"), other_vocab);
+  expect_mentions(error_of([&] { ag::train::average_checkpoints({path("a.h5"), path("vocab.h5")}); }),
                   {"vocab.h5", "vocabularies"});
-  expect_mentions(error_of([&] { ag::nn::average_checkpoints({path("a.h5"), path("missing.h5")}); }),
+  expect_mentions(error_of([&] { ag::train::average_checkpoints({path("a.h5"), path("missing.h5")}); }),
                   {"missing.h5"});
-  expect_mentions(error_of([&] { ag::nn::load_checkpoint_config(path("missing.h5")); }),
+  expect_mentions(error_of([&] { ag::train::load_checkpoint_config(path("missing.h5")); }),
                   {"load_checkpoint_config", "missing.h5"});
-  EXPECT_EQ(ag::nn::load_checkpoint_config(path("a.h5")), ag::nn::load_checkpoint(path("a.h5"), false).config);
-  expect_mentions(error_of([&] { ag::nn::average_checkpoints({}); }), {"no files"});
+  EXPECT_EQ(ag::train::load_checkpoint_config(path("a.h5")), ag::train::load_checkpoint(path("a.h5"), false).config);
+  expect_mentions(error_of([&] { ag::train::average_checkpoints({}); }), {"no files"});
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "attograd/nn/linear.h"
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 #include "tests/test_util.h"
 #include "attograd/train/checkpoint_manager.h"
 
@@ -20,16 +20,16 @@ TEST(CheckpointManager, BestIsWrittenOnlyWhenTheMetricImproves) {
   TempDir tmp;
   ag::train::CheckpointManager run(tmp.path / "run");
   ag::nn::Linear layer(2, 3);
-  EXPECT_TRUE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.5));
+  EXPECT_TRUE(run.save_if_best(ag::train::make_checkpoint(layer), 0.5));
   const auto first = fs::last_write_time(run.best_path());
-  EXPECT_FALSE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.5)) << "a tie is not an improvement";
-  EXPECT_FALSE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.4));
+  EXPECT_FALSE(run.save_if_best(ag::train::make_checkpoint(layer), 0.5)) << "a tie is not an improvement";
+  EXPECT_FALSE(run.save_if_best(ag::train::make_checkpoint(layer), 0.4));
   EXPECT_EQ(fs::last_write_time(run.best_path()), first);
-  EXPECT_TRUE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.6));
+  EXPECT_TRUE(run.save_if_best(ag::train::make_checkpoint(layer), 0.6));
   EXPECT_EQ(run.best(), 0.6);
 
   run.set_best(0.9);  // as a resumed run restores it
-  EXPECT_FALSE(run.save_if_best(ag::nn::make_checkpoint(layer), 0.7));
+  EXPECT_FALSE(run.save_if_best(ag::train::make_checkpoint(layer), 0.7));
 }
 
 TEST(CheckpointManager, ANewRunRefusesAFolderThatHoldsAnotherRun) {
@@ -41,7 +41,7 @@ TEST(CheckpointManager, ANewRunRefusesAFolderThatHoldsAnotherRun) {
     const fs::path dir = tmp.path / name;
     ag::train::CheckpointManager::start_new_run(dir, false);
     fs::create_directories(dir);
-    ag::nn::save_checkpoint((dir / name).string(), ag::nn::make_checkpoint(layer));
+    ag::train::save_checkpoint((dir / name).string(), ag::train::make_checkpoint(layer));
     expect_mentions(error_of([&] { ag::train::CheckpointManager::start_new_run(dir, false); }),
                     {(dir / name).string(), "--resume", "--overwrite", "--out"});
     ag::train::CheckpointManager::start_new_run(dir, true);  // --overwrite: the user said so
@@ -63,9 +63,9 @@ TEST(CheckpointManager, FirstFreeRunDirNumbersPastFoldersThatHoldARun) {
   fs::create_directories(base);  // an empty folder holds no run
   EXPECT_EQ(ag::train::CheckpointManager::first_free_run_dir(base), base);
   ag::nn::Linear layer(2, 3);
-  ag::nn::save_checkpoint((base / "last.h5").string(), ag::nn::make_checkpoint(layer));
+  ag::train::save_checkpoint((base / "last.h5").string(), ag::train::make_checkpoint(layer));
   fs::create_directories(tmp.path / "runs" / "imdb-2");
-  ag::nn::save_checkpoint((tmp.path / "runs" / "imdb-2" / "best.h5").string(), ag::nn::make_checkpoint(layer));
+  ag::train::save_checkpoint((tmp.path / "runs" / "imdb-2" / "best.h5").string(), ag::train::make_checkpoint(layer));
   EXPECT_EQ(ag::train::CheckpointManager::first_free_run_dir(base), tmp.path / "runs" / "imdb-3");
 }
 

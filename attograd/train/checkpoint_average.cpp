@@ -1,10 +1,10 @@
-#include "attograd/nn/checkpoint_average.h"
+#include "attograd/train/checkpoint_average.h"
 
 #include <map>
 
 #include "attograd/core/error.h"
 
-namespace ag::nn {
+namespace ag::train {
 
 Checkpoint average_checkpoints(const std::vector<std::string>& paths) {
   check(!paths.empty(), "average_checkpoints: no files given");
@@ -41,4 +41,4 @@ Checkpoint average_checkpoints(const std::vector<std::string>& paths) {
   return out;
 }
 
-}  // namespace ag::nn
+}  // namespace ag::train

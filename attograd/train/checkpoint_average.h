@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "attograd/nn/serialize.h"
+#include "attograd/train/run_checkpoint.h"
 
-namespace ag::nn {
+namespace ag::train {
 
 /// Loads each file (model, config and vocab) and returns an eval-only checkpoint whose model holds
 /// the mean of every tensor: avg[name] = (1/n) sum_i file_i[name], accumulated in double. The files
@@ -17,4 +17,4 @@ namespace ag::nn {
 /// file's. Raises ag::Error naming the file and the tensor that differ.
 Checkpoint average_checkpoints(const std::vector<std::string>& paths);
 
-}  // namespace ag::nn
+}  // namespace ag::train
