@@ -1,30 +1,25 @@
 #include "examples/imdb/train.h"
 
-#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <numeric>
 #include <optional>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "attograd/core/core.h"
 #include "attograd/data/data_path.h"
 #include "attograd/data/imdb.h"
 #include "attograd/data/shuffle.h"
+#include "attograd/nn/hdf5.h"
+#include "attograd/optim/adam.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/run_checkpoint.h"
+#include "attograd/train/run_lock.h"
+#include "attograd/train/trainer.h"
+#include "attograd/train/usage_error.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
-#include "attograd/nn/hdf5.h"
-#include "attograd/train/run_checkpoint.h"
-#include "attograd/optim/adam.h"
-#include "attograd/optim/clip.h"
-#include "attograd/train/checkpoint_manager.h"
-#include "attograd/train/finite.h"
-#include "attograd/train/interrupt.h"
-#include "attograd/train/metrics.h"
-#include "attograd/train/progress.h"
-#include "attograd/train/run_lock.h"
-#include "attograd/train/usage_error.h"
 
 namespace imdb {
 
@@ -85,15 +80,70 @@ std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Clas
   throw ag::Error(fmt::format("--optimizer must be adam or adamw, got '{}'", o.optimizer));
 }
 
+// The reviews a run trains and validates on, and its vocabulary.
+struct Data {
+  ag::data::Vocab vocab;
+  Examples examples;
+  std::vector<int64_t> train_idx, val_idx;
+};
+
+// The train split, its vocabulary (a resumed run's own) and a held-out validation part. A resumed run
+// reads the reviews it started on, unless --data names another copy of them. Sets o.data_dir to the
+// folder read and config.vocab_size to the vocabulary's.
+Data load_data(TrainOptions& o, ModelConfig& config, const std::optional<ag::train::Checkpoint>& last,
+               const json& run_data) {
+  if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
+  const TokenizedSplit train_split = load_split(o.data_dir, "train", o.per_class);
+  o.data_dir = train_split.root;  // the test split comes from the same folder
+  if (o.test) ag::data::check_imdb_split(o.data_dir, "test");  // now, not after hours of training
+  Data d{last ? ag::data::Vocab::from_tokens(last->vocab.at("words"), "<unk>")
+              : build_vocab(train_split.words, config.vocab_size),
+         {}, {}, {}};
+  config.vocab_size = d.vocab.size();
+  d.examples = encode_all(train_split.words, train_split.labels, d.vocab);
+  if (!run_data.is_null()) {
+    const int64_t run_reviews = run_data.at("train_reviews");
+    ag::check(run_reviews == d.examples.size(),
+              "--resume {}: the run trained on {} reviews from {}, but {} has {}; pass --data with the run's data",
+              o.resume_dir, run_reviews, run_data.at("dir").get<std::string>(), o.data_dir, d.examples.size());
+  }
+  std::tie(d.train_idx, d.val_idx) = ag::data::split_validation(d.examples.size(), o.val_fraction, o.seed);
+  ag::check(static_cast<int64_t>(d.train_idx.size()) >= o.batch, "{} training reviews is fewer than one batch of {}",
+            d.train_idx.size(), o.batch);
+  fmt::print("imdb: {} training and {} validation reviews, vocabulary {}, maxlen {}{}\n", d.train_idx.size(),
+             d.val_idx.size(), d.vocab.size(), config.maxlen, config.mask ? ", masked" : "");
+  return d;
+}
+
+// The config each checkpoint carries: what resuming, evaluating and predicting need.
+std::string run_config(const TrainOptions& o, const ModelConfig& config, const ag::train::Progress& p, const Data& d) {
+  return json{{"model", json::parse(config.to_json())},
+              {"train", options_json(o)},
+              {"progress", {{"best_val_accuracy", p.best}, {"best_epoch", p.best_epoch}}},
+              {"data", {{"dir", o.data_dir}, {"train_reviews", d.examples.size()}}}}
+      .dump();
+}
+
+// The test split, once, with the checkpoint chosen on validation.
+double test_best(const ag::train::Trainer& trainer, const TrainOptions& o, const Data& d, Classifier& model,
+                 const TrainResult& r) {
+  model.load_state_dict(ag::train::load_checkpoint(trainer.checkpoints().best_path().string(), false).model);
+  const TokenizedSplit test_split = load_split(o.data_dir, "test");
+  const Evaluation test = evaluate(model, encode_all(test_split.words, test_split.labels, d.vocab), {}, 256, true);
+  fmt::print("test: accuracy {:.2f}% (loss {:.4f}) on {} reviews with best.h5 (epoch {}, val accuracy {:.2f}%)\n",
+             100 * test.accuracy, test.loss, test.count, r.best_epoch, 100 * r.best_val_accuracy);
+  return test.accuracy;
+}
+
 // For bench/: what training would do, so bench/imdb_speed.cpp and bench/torch/imdb.py run the same
 // steps. Writes the config, the initial model (/model/<name>), the next batches
 // /batches/<s>/{ids, lengths, labels} as training makes them (export_steps of them, or every batch of
 // every epoch when export_steps < 0, with /epoch_ends: the step count at which each epoch ends) and,
 // for a full export, the validation and test sets as /val/* and /test/* (one batch each), so PyTorch
 // can run the whole recipe on the identical data.
-void export_batches(const TrainOptions& o, const Examples& train_set, const std::vector<int64_t>& train_idx,
-                    const std::vector<int64_t>& val_idx, const ag::data::Vocab& vocab, const ModelConfig& config,
-                    const Classifier& initial) {
+void export_batches(const TrainOptions& o, const Data& d, const ModelConfig& config, const Classifier& initial) {
+  const Examples& train_set = d.examples;
+  const std::vector<int64_t>&train_idx = d.train_idx, &val_idx = d.val_idx;
   ag::H5File f(o.export_batches, ag::H5File::Mode::Create);
   const int64_t per_epoch = static_cast<int64_t>(train_idx.size()) / o.batch;
   const bool full = o.export_steps < 0;
@@ -121,7 +171,7 @@ void export_batches(const TrainOptions& o, const Examples& train_set, const std:
     };
     write_set("val", train_set, val_idx);
     const TokenizedSplit test_split = load_split(o.data_dir, "test");
-    const Examples test = encode_all(test_split.words, test_split.labels, vocab);
+    const Examples test = encode_all(test_split.words, test_split.labels, d.vocab);
     std::vector<int64_t> everyone(test.size());
     std::iota(everyone.begin(), everyone.end(), int64_t{0});
     write_set("test", test, everyone);
@@ -132,180 +182,122 @@ void export_batches(const TrainOptions& o, const Examples& train_set, const std:
                                  {"clip", o.clip}, {"batch", o.batch}, {"epochs", o.epochs}, {"seed", o.seed}}
                                 .dump());
   f.close();
-  std::printf("wrote %lld batches of %lld%s to %s\n", static_cast<long long>(steps), static_cast<long long>(o.batch),
-              full ? " (every epoch, with the validation and test sets)" : "", o.export_batches.c_str());
+  fmt::print("wrote {} batches of {}{} to {}\n", steps, o.batch, full ? " (every epoch, with the validation and test sets)" : "",
+             o.export_batches);
+}
+
+// The training reviews of one epoch after another, `batch` at a time in the order epoch_order
+// gives (the last partial batch is dropped).
+class ReviewBatches : public ag::train::PlannedBatches<Batch> {
+ public:
+  ReviewBatches(const Examples& examples, const std::vector<int64_t>& rows, const TrainOptions& o,
+                const ModelConfig& config)
+      : PlannedBatches(o.seed), examples_(examples), rows_(rows), batch_(o.batch), config_(config) {}
+
+ private:
+  int64_t plan(int64_t epoch) override {
+    order_ = ag::data::epoch_order(static_cast<int64_t>(rows_.size()), state().shuffle_seed, epoch);
+    return static_cast<int64_t>(rows_.size()) / batch_;
+  }
+  Batch make(int64_t b) override {
+    std::vector<int64_t> rows(batch_);
+    for (int64_t i = 0; i < batch_; ++i) rows[i] = rows_[order_[b * batch_ + i]];
+    return make_batch(examples_, rows, config_);
+  }
+  const Examples& examples_;
+  const std::vector<int64_t>& rows_;
+  int64_t batch_;
+  const ModelConfig& config_;
+  std::vector<int64_t> order_;
+};
+
+// The run's options and model from last.h5 when resuming (o.resume_dir), else as given.
+struct Run {
+  TrainOptions o;
+  ModelConfig config;
+  std::optional<ag::train::Checkpoint> last;
+  ag::train::Progress progress;
+  json data;  // the resumed run's {"dir", "train_reviews"}
+};
+
+Run open_run(const TrainOptions& given) {
+  Run r{given, given.model, std::nullopt, {}, json()};
+  if (given.resume_dir.empty()) return r;
+  const auto path = (std::filesystem::path(given.resume_dir) / "last.h5").string();
+  r.last = ag::train::load_checkpoint(path);
+  try {
+    const json run = json::parse(r.last->config);
+    r.config = ModelConfig::from_json(run.at("model").dump());
+    r.o = options_from_json(run.at("train"), given);
+    r.progress = {run.at("progress").at("best_val_accuracy"), run.at("progress").at("best_epoch")};
+    r.data = run.value("data", json());
+  } catch (const json::exception& e) {
+    throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of imdb train ({})", given.resume_dir,
+                                path, e.what()));
+  } catch (const ag::Error& e) {  // a model config out of range
+    throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, path, e.what()));
+  }
+  r.o.out_dir = given.resume_dir;
+  ag::check(r.last->optimizer && r.last->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
+            given.resume_dir, path);
+  fmt::print("resuming {}: epoch {}, batch {}, with the run's recipe ({}, lr {:g}, batch {}, seed {}) to epoch {}{}\n",
+             path, r.last->data->epoch, r.last->data->position, r.o.optimizer, r.o.lr, r.o.batch, r.o.seed,
+             r.o.epochs, given.epochs > 0 ? " (--epochs)" : "");
+  return r;
 }
 
 }  // namespace
 
 TrainResult train(const TrainOptions& given) {
-  TrainResult result;
-  TrainOptions o = given;
-  ModelConfig config = given.model;
-  std::optional<ag::train::Checkpoint> resume;
-  json progress = {{"best_val_accuracy", -1.0}, {"best_epoch", -1}};
-  json run_data;  // a resumed run's data: {"dir", "train_reviews"} (absent in runs from before it was kept)
   // One run per folder: the lock is taken before anything in the folder is read or written (for
   // a new run, once its options are known to be good, so a refused command line leaves no folder).
   std::optional<ag::train::RunLock> lock;
-  if (!given.resume_dir.empty()) {
-    lock.emplace(given.resume_dir);
-    const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
-    resume = ag::train::load_checkpoint(last.string());
-    try {
-      const json run = json::parse(resume->config);
-      config = ModelConfig::from_json(run.at("model").dump());
-      o = options_from_json(run.at("train"), given);
-      progress = run.at("progress");
-      run_data = run.value("data", json());
-    } catch (const json::exception& e) {
-      throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of imdb train ({})",
-                                  given.resume_dir, last.string(), e.what()));
-    } catch (const ag::Error& e) {  // a model config out of range
-      throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, last.string(), e.what()));
-    }
-    o.out_dir = given.resume_dir;
-    ag::check(resume->optimizer && resume->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
-              given.resume_dir, last.string());
-    std::printf("resuming %s: epoch %lld, batch %lld, with the run's recipe (%s, lr %g, batch %lld, seed %llu) to "
-                "epoch %lld%s\n",
-                last.c_str(), static_cast<long long>(resume->data->epoch), static_cast<long long>(resume->data->position),
-                o.optimizer.c_str(), o.lr, static_cast<long long>(o.batch), static_cast<unsigned long long>(o.seed),
-                static_cast<long long>(o.epochs), given.epochs > 0 ? " (--epochs)" : "");
-  }
+  if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
+  auto [o, config, last, progress, run_data] = open_run(given);
   if (o.epochs == 0) o.epochs = 5;
   check_options(o);
-  if (!resume && o.export_batches.empty()) {
+  if (!last && o.export_batches.empty()) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   }
-  if (o.threads > 0) ag::set_num_threads(o.threads);
-  if (o.detect_anomaly) ag::set_detect_anomaly(true);
-  ag::manual_seed(o.seed);
-
-  // Data: the train split, its vocabulary, a held-out validation part. A resumed run reads the reviews
-  // it started on, unless --data names another copy of them.
-  if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
-  const TokenizedSplit train_split = load_split(o.data_dir, "train", o.per_class);
-  o.data_dir = train_split.root;  // the test split comes from the same folder
-  if (o.test) ag::data::check_imdb_split(o.data_dir, "test");  // now, not after hours of training
-  const ag::data::Vocab vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("words"), "<unk>")
-                                       : build_vocab(train_split.words, config.vocab_size);
-  config.vocab_size = vocab.size();
-  const Examples examples = encode_all(train_split.words, train_split.labels, vocab);
-  if (!run_data.is_null()) {
-    const int64_t run_reviews = run_data.at("train_reviews");
-    ag::check(run_reviews == examples.size(),
-              "--resume {}: the run trained on {} reviews from {}, but {} has {}; pass --data with the run's data",
-              o.resume_dir, run_reviews, run_data.at("dir").get<std::string>(), o.data_dir, examples.size());
-  }
-  const auto [train_idx, val_idx] = ag::data::split_validation(examples.size(), o.val_fraction, o.seed);
-  ag::check(static_cast<int64_t>(train_idx.size()) >= o.batch, "{} training reviews is fewer than one batch of {}",
-            train_idx.size(), o.batch);
-  std::printf("imdb: %lld training and %lld validation reviews, vocabulary %lld, maxlen %lld%s\n",
-              static_cast<long long>(train_idx.size()), static_cast<long long>(val_idx.size()),
-              static_cast<long long>(vocab.size()), static_cast<long long>(config.maxlen), config.mask ? ", masked" : "");
+  ag::train::configure_run(o.threads, o.detect_anomaly, o.seed);
+  const Data d = load_data(o, config, last, run_data);
   Classifier model(config);
-  if (!o.export_batches.empty()) {
-    export_batches(o, examples, train_idx, val_idx, vocab, config, model);
-    return result;
-  }
+  if (!o.export_batches.empty()) return export_batches(o, d, config, model), TrainResult{};
   std::unique_ptr<ag::optim::Optimizer> optimizer = make_optimizer(o, model);
-  ag::train::DataPosition position{0, 0, o.seed};
-  ag::train::CheckpointManager checkpoints(o.out_dir);
-  if (resume) {
-    ag::train::restore_checkpoint(*resume, model, optimizer.get());
-    position = *resume->data;
-    checkpoints.set_best(progress.at("best_val_accuracy").get<double>());
-  }
-  std::printf("%s", model.summary().c_str());
-
-  const int64_t batches_per_epoch = static_cast<int64_t>(train_idx.size()) / o.batch;  // drop the last partial batch
-  auto checkpoint = [&](const ag::train::DataPosition& at, bool training_state) {
-    ag::train::Checkpoint c = training_state ? ag::train::make_checkpoint(model, optimizer.get()) : ag::train::make_checkpoint(model);
-    if (training_state) c.data = at;
-    c.config = json{{"model", json::parse(config.to_json())}, {"train", options_json(o)}, {"progress", progress},
-                     {"data", {{"dir", o.data_dir}, {"train_reviews", examples.size()}}}}
-                        .dump();
-    c.vocab["words"] = vocab.tokens();
-    return c;
-  };
-  ag::train::install_interrupt_handler();  // from here on, Ctrl-C saves last.h5 and stops
-  ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
-                                {"step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "tokens_per_s"},
-                                static_cast<double>(position.epoch * batches_per_epoch + position.position));
-
-  model.train();
-  for (int64_t epoch = position.epoch; epoch < o.epochs && !result.stopped; ++epoch) {
-    const std::vector<int64_t> order = ag::data::epoch_order(static_cast<int64_t>(train_idx.size()), o.seed, epoch);
-    const int64_t first = epoch == position.epoch ? position.position : 0;
-    ag::train::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, o.epochs), batches_per_epoch, "tok");
-    double loss_sum = 0, epoch_seconds = 0;
-    int64_t correct = 0, seen = 0;
-    for (int64_t b = first; b < batches_per_epoch; ++b) {
-      const auto step_start = std::chrono::steady_clock::now();
-      std::vector<int64_t> rows(o.batch);
-      for (int64_t i = 0; i < o.batch; ++i) rows[i] = train_idx[order[b * o.batch + i]];
-      const Batch batch = make_batch(examples, rows, config);
-      const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
-      const ag::Tensor loss = ag::binary_cross_entropy_with_logits(logits, batch.labels);
-      const int64_t step = epoch * batches_per_epoch + b + 1;
-      ag::train::check_finite_loss(loss.item(), step);
-      optimizer->zero_grad();
-      loss.backward();
-      ag::train::clip_and_check_gradients(model.named_parameters(), o.clip, step);
-      optimizer->step();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
-      epoch_seconds += seconds;
-      result.train_seconds += seconds;
-      ++result.steps;
-
-      loss_sum += loss.item() * static_cast<double>(o.batch);
-      for (int64_t i = 0; i < o.batch; ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
-      seen += o.batch;
-      const double tokens = static_cast<double>(seen * config.maxlen);
-      bar.update(b + 1, fmt::format("loss {:.4f} acc {:.1f}%", loss_sum / seen, 100.0 * correct / seen), tokens);
-      const ag::train::DataPosition here{epoch, b + 1, o.seed};
-      const bool stop = ag::train::interrupted() || result.steps == o.stop_after_steps;
-      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
-        ag::train::check_finite_weights(model.named_parameters(), step);
-        checkpoints.save_last(checkpoint(here, true));
-      }
-      if (stop) {
-        result.stopped = true;
-        bar.finish("stopped; last.h5 holds the run");
-        break;
-      }
-    }
-    if (result.stopped) break;
-    ag::train::check_finite_weights(model.named_parameters(), (epoch + 1) * batches_per_epoch);  // before validation picks them for best.h5
-    const double tokens_per_s = epoch_seconds > 0 ? static_cast<double>(seen * config.maxlen) / epoch_seconds : 0;
-    const Evaluation val = evaluate(model, examples, val_idx, 256);
-    bar.finish(fmt::format("train loss {:.4f} acc {:.2f}%, val loss {:.4f} acc {:.2f}%, {} tok/s in steps",
-                           seen ? loss_sum / seen : 0, seen ? 100.0 * correct / seen : 0, val.loss, 100 * val.accuracy,
-                           ag::train::ProgressBar::format_count(tokens_per_s)));
-    metrics.append({static_cast<double>((epoch + 1) * batches_per_epoch), static_cast<double>(epoch + 1),
-                    seen ? loss_sum / seen : 0, seen ? static_cast<double>(correct) / seen : 0, val.loss, val.accuracy,
-                    tokens_per_s});
-    if (val.accuracy > checkpoints.best()) progress = {{"best_val_accuracy", val.accuracy}, {"best_epoch", epoch + 1}};
-    checkpoints.save_if_best(checkpoint({}, false), val.accuracy);
-    checkpoints.save_last(checkpoint({epoch + 1, 0, o.seed}, true));
-  }
-  result.best_val_accuracy = progress.at("best_val_accuracy");
-  result.best_epoch = progress.at("best_epoch");
-  result.tokens_per_second =
-      result.train_seconds > 0 ? static_cast<double>(result.steps * o.batch * config.maxlen) / result.train_seconds : 0;
-  if (result.stopped || !o.test) return result;
-
-  // The test split, once, with the checkpoint chosen on validation.
-  const ag::train::Checkpoint best = ag::train::load_checkpoint(checkpoints.best_path().string(), false);
-  model.load_state_dict(best.model);
-  const TokenizedSplit test_split = load_split(o.data_dir, "test");
-  const Evaluation test = evaluate(model, encode_all(test_split.words, test_split.labels, vocab), {}, 256, true);
-  result.test_accuracy = test.accuracy;
-  std::printf("test: accuracy %.2f%% (loss %.4f) on %lld reviews with best.h5 (epoch %lld, val accuracy %.2f%%)\n",
-              100 * test.accuracy, test.loss, static_cast<long long>(test.count), static_cast<long long>(result.best_epoch),
-              100 * result.best_val_accuracy);
+  ag::train::Trainer trainer(model, *optimizer, nullptr,
+                             {.run_dir = o.out_dir, .epochs = o.epochs, .save_every = o.save_every,
+                              .stop_after_steps = o.stop_after_steps, .clip = o.clip, .monitor = "val_accuracy",
+                              .mode = ag::train::Mode::Max, .columns = {"train_accuracy", "val_loss", "val_accuracy"}});
+  trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
+  trainer.vocab["words"] = d.vocab.tokens();
+  if (last) trainer.resume(*last, progress);
+  fmt::print("{}", model.summary());
+  int64_t correct = 0, seen = 0;  // this epoch's training accuracy
+  auto reset = std::make_shared<ag::train::LambdaCallback>();
+  reset->epoch_begin = [&](ag::train::Trainer&, int64_t) { correct = seen = 0; };
+  trainer.add_callback(reset);
+  ReviewBatches batches(d.examples, d.train_idx, o, config);
+  const ag::train::FitResult fit = trainer.fit<Batch>(
+      batches,
+      [&](const Batch& batch) {
+        const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
+        for (int64_t i = 0; i < o.batch; ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
+        seen += o.batch;
+        return ag::train::StepOutput{ag::binary_cross_entropy_with_logits(logits, batch.labels),
+                                     static_cast<double>(o.batch), static_cast<double>(o.batch * config.maxlen)};
+      },
+      [&] {
+        const Evaluation val = evaluate(model, d.examples, d.val_idx, 256);
+        const double accuracy = seen ? static_cast<double>(correct) / seen : 0;
+        return ag::train::Validation{{{"train_accuracy", accuracy}, {"val_loss", val.loss}, {"val_accuracy", val.accuracy}},
+                                     fmt::format(" acc {:.2f}%, val loss {:.4f} acc {:.2f}%", 100 * accuracy, val.loss,
+                                                 100 * val.accuracy)};
+      },
+      [&] { return fmt::format(" acc {:.1f}%", 100.0 * correct / seen); });
+  TrainResult result{fit.progress.best, fit.progress.best_epoch, -1, fit.steps, fit.train_seconds,
+                     fit.units_per_second, fit.stopped};
+  if (!fit.stopped && o.test) result.test_accuracy = test_best(trainer, o, d, model, result);
   return result;
 }
 

@@ -1,0 +1,168 @@
+#pragma once
+// Trainer: the training loop of a run folder (Keras' fit, Lightning's Trainer). A program supplies
+// its model, optimizer (and schedule), a BatchSource, the loss of a batch and its validation; the
+// Trainer gives it what every run needs:
+//   - RUN_DIR/last.h5 (where training is: model, optimizer, schedule, data position, generators)
+//     every save_every steps, at each epoch end and on Ctrl-C or SIGTERM (then it stops; the
+//     program exits 130/143 with interrupted_exit_code()); resume() continues from it bit for bit;
+//   - validation each epoch, RUN_DIR/best.h5 (the best epoch on `monitor`), metrics.csv, a progress
+//     bar with rate and ETA, and the summary line;
+//   - the non-finite stop (finite.h): a NaN or Inf loss, gradient or weight ends the run naming the
+//     step, before it reaches a checkpoint;
+//   - callbacks (callback.h: step and epoch end, early stopping), a gradient hook that runs after
+//     backward and before clipping and the optimizer step (where a distributed run averages its
+//     gradients), and a profiler around each phase.
+// The run folder's lock (RunLock) is the program's to hold, from before it reads the folder.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attograd/core/tensor.h"
+#include "attograd/nn/module.h"
+#include "attograd/optim/optimizer.h"
+#include "attograd/optim/schedule.h"
+#include "attograd/train/batch_source.h"
+#include "attograd/train/callback.h"
+#include "attograd/train/checkpoint_manager.h"
+#include "attograd/train/run_checkpoint.h"
+
+namespace ag::train {
+
+/// Sets what a run's arithmetic depends on, before its model is made: the thread count (0: OpenMP's
+/// default), anomaly detection (--detect-anomaly) and the default generator's seed.
+void configure_run(int threads, bool detect_anomaly, uint64_t seed);
+
+/// What the loss of one batch gives the loop.
+struct StepOutput {
+  Tensor loss;        // the scalar to minimise
+  double weight = 1;  // its weight in the epoch's mean train loss (the batch's examples or tokens)
+  double units = 0;   // what the rate counts ("tok/s"): the batch's tokens
+};
+
+/// What validation at an epoch end gives the loop.
+struct Validation {
+  EpochMetrics metrics;  // metrics.csv's columns after train_loss, in order
+  std::string text;      // the epoch's line on the bar, after "train loss 0.1234"
+};
+
+/// The best epoch so far on the monitored metric (best_epoch -1: none yet). It goes into each
+/// checkpoint's config and comes back on resume.
+struct Progress {
+  double best = -1;
+  int64_t best_epoch = -1;
+};
+
+struct FitResult {
+  int64_t steps = 0;            // optimizer steps taken in this process
+  int64_t total_steps = 0;      // in the whole run
+  double train_seconds = 0;     // in training steps (not data loading between them or validation)
+  double units_per_second = 0;  // units of StepOutput per second of train_seconds
+  bool stopped = false;         // Ctrl-C, SIGTERM or stop_after_steps: last.h5 holds the run
+  bool stopped_early = false;   // a callback asked to stop (early stopping)
+  Progress progress;
+};
+
+struct TrainerOptions {
+  std::filesystem::path run_dir;
+  int64_t epochs = 1;
+  int64_t max_steps = -1;         // end after this many steps of the whole run (>= 0), validating then
+  int64_t save_every = 0;         // also write last.h5 every N steps; 0: at epoch ends only
+  int64_t stop_after_steps = -1;  // stop (saving last.h5) after this many steps in this process (tests)
+  int64_t keep_epochs = 0;        // keep the newest N epochs' models as RUN_DIR/epoch<E>.h5
+  double clip = 0;                // max global gradient norm; 0: no clipping
+  std::string monitor = "val_loss";  // the metric best.h5 is chosen on
+  Mode mode = Mode::Min;
+  std::vector<std::string> columns;  // metrics.csv columns after train_loss, as Validation gives them
+  std::string unit = "tok";          // what StepOutput::units counts
+};
+
+/// Receives the loop's phases ("data", "forward", "backward", "optimizer", "checkpoint",
+/// "validation") as they begin and end.
+class Profiler {
+ public:
+  virtual ~Profiler() = default;
+  virtual void begin(std::string_view phase) = 0;
+  virtual void end(std::string_view phase) = 0;
+};
+
+class Trainer {
+ public:
+  /// `scheduler` may be null. The checkpoint manager of options.run_dir is made here.
+  Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::Scheduler* scheduler, TrainerOptions options);
+
+  /// The run's configuration (JSON text) for a checkpoint, given the progress so far; and the
+  /// vocabularies the checkpoints carry.
+  std::function<std::string(const Progress&)> run_config = [](const Progress&) { return std::string("{}"); };
+  std::map<std::string, std::vector<std::string>> vocab;
+
+  /// Continues the run of `last` (a last.h5): model, optimizer, schedule and generators, where the
+  /// data stood, and `progress` (from its config). Raises ag::Error naming the file when it holds
+  /// no training state.
+  void resume(const Checkpoint& last, const Progress& progress);
+
+  void add_callback(std::shared_ptr<Callback> callback) { callbacks_.push_back(std::move(callback)); }
+  /// Called with the named parameters after backward, before clipping, the finite check and the
+  /// optimizer step: it may read and change the gradients.
+  void set_gradient_hook(std::function<void(const nn::NamedTensors&)> hook) { gradient_hook_ = std::move(hook); }
+  void set_profiler(Profiler* profiler) { profiler_ = profiler; }
+  /// Ends training after the current epoch's validation and checkpoints (Keras' stop_training).
+  void request_stop() { stop_requested_ = true; }
+
+  /// Trains from where the run is to options.epochs (or max_steps). `step` computes the loss of a
+  /// batch (it may keep statistics of its own); `validate` runs at each epoch end; `step_text`, if
+  /// set, is added to the bar after "loss 0.1234".
+  template <class Batch>
+  FitResult fit(BatchSource<Batch>& source, const std::function<StepOutput(const Batch&)>& step,
+                const std::function<Validation()>& validate, const std::function<std::string()>& step_text = {}) {
+    return fit_loop(
+        source,
+        [&] {
+          std::optional<Batch> batch;
+          phase_begin("data");
+          batch.emplace(source.next());
+          phase_end("data");
+          return step(*batch);
+        },
+        validate, step_text);
+  }
+
+  /// A checkpoint of the run now: with the training state and `data` when given, else an eval-only
+  /// one (model, config, vocab).
+  Checkpoint checkpoint(const std::optional<DataPosition>& data) const;
+  /// The summary line: "summary: 120 steps in 31 s of training (5320 tokens/s), best <best> (epoch 3)<tail>".
+  static std::string summary(const FitResult& result, const std::string& best, const std::string& tail = "");
+
+  nn::Module& model() { return model_; }
+  const CheckpointManager& checkpoints() const { return checkpoints_; }
+  const TrainerOptions& options() const { return options_; }
+  const Progress& progress() const { return progress_; }
+  int64_t total_steps() const { return total_steps_; }
+
+ private:
+  FitResult fit_loop(DataOrder& source, const std::function<StepOutput()>& next_step,
+                     const std::function<Validation()>& validate, const std::function<std::string()>& step_text);
+  bool better(double value) const;
+  void phase_begin(std::string_view phase) { if (profiler_) profiler_->begin(phase); }
+  void phase_end(std::string_view phase) { if (profiler_) profiler_->end(phase); }
+
+  nn::Module& model_;
+  optim::Optimizer& optimizer_;
+  optim::Scheduler* scheduler_;
+  TrainerOptions options_;
+  CheckpointManager checkpoints_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::function<void(const nn::NamedTensors&)> gradient_hook_;
+  Profiler* profiler_ = nullptr;
+  std::optional<DataPosition> resume_at_;
+  Progress progress_;
+  int64_t total_steps_ = 0;
+  bool stop_requested_ = false;
+};
+
+}  // namespace ag::train
