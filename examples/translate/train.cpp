@@ -1,8 +1,7 @@
 #include "examples/translate/train.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -10,20 +9,16 @@
 #include "attograd/core/core.h"
 #include "attograd/data/data_path.h"
 #include "attograd/data/parallel_corpus.h"
-#include "examples/translate/dataset.h"
-#include "examples/translate/evaluate.h"
 #include "attograd/nn/hdf5.h"
-#include "attograd/train/run_checkpoint.h"
 #include "attograd/optim/adam.h"
-#include "attograd/optim/clip.h"
 #include "attograd/optim/schedule.h"
 #include "attograd/train/checkpoint_manager.h"
-#include "attograd/train/finite.h"
-#include "attograd/train/interrupt.h"
-#include "attograd/train/metrics.h"
-#include "attograd/train/progress.h"
+#include "attograd/train/run_checkpoint.h"
 #include "attograd/train/run_lock.h"
+#include "attograd/train/trainer.h"
 #include "attograd/train/usage_error.h"
+#include "examples/translate/dataset.h"
+#include "examples/translate/evaluate.h"
 
 namespace translate {
 
@@ -139,232 +134,204 @@ void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::train::
   f.set_attr("/", "steps", s);
   f.set_attr("/", "recipe", recipe.dump());
   f.close();
-  std::printf("wrote the initial model and %lld batches (%lld epochs from epoch %lld) to %s\n",
-              static_cast<long long>(s), static_cast<long long>(epoch_ends.size()),
-              static_cast<long long>(from.epoch), o.export_batches.c_str());
+  fmt::print("wrote the initial model and {} batches ({} epochs from epoch {}) to {}\n", s, epoch_ends.size(), from.epoch,
+             o.export_batches);
 }
 
-}  // namespace
+// The training pairs of one epoch after another, in the length-bucketed batches epoch_batches plans.
+class PairBatches : public ag::train::PlannedBatches<Batch> {
+ public:
+  PairBatches(const Pairs& pairs, const TrainOptions& o) : PlannedBatches(o.seed), pairs_(pairs), max_tokens_(o.max_tokens) {}
 
-TrainResult train(const TrainOptions& given) {
-  TrainResult result;
-  TrainOptions o = given;
-  TranslationConfig config = given.model;
-  std::optional<ag::train::Checkpoint> resume;
-  json progress = {{"best_val_bleu", -1.0}, {"best_epoch", -1}};
-  json run_data;  // a resumed run's corpus: {"dir", "train_pairs"} (absent in runs from before it was kept)
-  // One run per folder: the lock is taken before anything in the folder is read or written (for
-  // a new run, once its options are known to be good, so a refused command line leaves no folder).
-  std::optional<ag::train::RunLock> lock;
-  if (!given.resume_dir.empty()) {
-    lock.emplace(given.resume_dir);
-    const auto last = std::filesystem::path(given.resume_dir) / "last.h5";
-    resume = ag::train::load_checkpoint(last.string());
-    try {
-      const json run = json::parse(resume->config);
-      config = TranslationConfig::from_json(run.at("model").dump());
-      o = options_from_json(run.at("train"), given);
-      progress = run.at("progress");
-      run_data = run.value("data", json());
-    } catch (const json::exception& e) {
-      throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of translate train ({})",
-                                  given.resume_dir, last.string(), e.what()));
-    } catch (const ag::Error& e) {  // a model config out of range
-      throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, last.string(), e.what()));
-    }
-    o.out_dir = given.resume_dir;
-    ag::check(resume->optimizer && resume->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
-              given.resume_dir, last.string());
-    std::printf("resuming %s: epoch %lld, batch %lld, with the run's recipe (lr %g, %s schedule, seed %llu) to epoch "
-                "%lld%s\n",
-                last.c_str(), static_cast<long long>(resume->data->epoch), static_cast<long long>(resume->data->position),
-                o.lr, o.schedule.empty() ? "default" : o.schedule.c_str(), static_cast<unsigned long long>(o.seed),
-                static_cast<long long>(o.epochs), given.epochs > 0 ? " (--epochs)" : "");
+ private:
+  int64_t plan(int64_t epoch) override {
+    batches_ = epoch_batches(pairs_, max_tokens_, state().shuffle_seed, epoch);
+    return static_cast<int64_t>(batches_.size());
   }
-  if (o.threads > 0) ag::set_num_threads(o.threads);
-  if (o.detect_anomaly) ag::set_detect_anomaly(true);
-  ag::manual_seed(o.seed);
+  Batch make(int64_t b) override { return make_batch(pairs_, batches_[b]); }
+  const Pairs& pairs_;
+  int64_t max_tokens_;
+  std::vector<std::vector<int64_t>> batches_;
+};
+
+// The run's options and model from last.h5 when resuming (o.resume_dir), else as given.
+struct Run {
+  TrainOptions o;
+  TranslationConfig config;
+  std::optional<ag::train::Checkpoint> last;
+  ag::train::Progress progress;
+  json data;  // the resumed run's {"dir", "train_pairs"}
+};
+
+Run open_run(const TrainOptions& given) {
+  Run r{given, given.model, std::nullopt, {}, json()};
+  if (given.resume_dir.empty()) return r;
+  const auto path = (std::filesystem::path(given.resume_dir) / "last.h5").string();
+  r.last = ag::train::load_checkpoint(path);
+  try {
+    const json run = json::parse(r.last->config);
+    r.config = TranslationConfig::from_json(run.at("model").dump());
+    r.o = options_from_json(run.at("train"), given);
+    r.progress = {run.at("progress").at("best_val_bleu"), run.at("progress").at("best_epoch")};
+    r.data = run.value("data", json());
+  } catch (const json::exception& e) {
+    throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of translate train ({})",
+                                given.resume_dir, path, e.what()));
+  } catch (const ag::Error& e) {  // a model config out of range
+    throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, path, e.what()));
+  }
+  r.o.out_dir = given.resume_dir;
+  ag::check(r.last->optimizer && r.last->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
+            given.resume_dir, path);
+  fmt::print("resuming {}: epoch {}, batch {}, with the run's recipe (lr {:g}, {} schedule, seed {}) to epoch {}{}\n",
+             path, r.last->data->epoch, r.last->data->position, r.o.lr, r.o.schedule.empty() ? "default" : r.o.schedule,
+             r.o.seed, r.o.epochs, given.epochs > 0 ? " (--epochs)" : "");
+  return r;
+}
+
+// The measured Multi30k recipes (README: the transformer's is linear decay after warmup, an output
+// tied to the target embedding and batches of 2048 tokens). A resumed run keeps its output layer.
+void apply_recipe(TrainOptions& o, TranslationConfig& config, bool resumed) {
   const bool transformer = config.arch == "transformer";
-  // The measured Multi30k recipes (README). The transformer's linear decay scored 36.2 val BLEU
-  // against 35.6 for inverse-sqrt at 7e-4, which leaves the lr at half its peak after 16 epochs.
-  // Tying the output to the target embedding raised that to 37.1, and with batches of 2048 tokens
-  // (twice the steps) to 37.9; 2048 tokens untied (at lr 7e-4) gave 36.1.
-  if (!resume) config.tie_output = o.tie_output.value_or(config.tie_output || transformer);
-  ag::check(!resume || !o.tie_output || *o.tie_output == config.tie_output,
-            "--resume {}: the run's output layer is {}; --{}tie-output cannot change it",
-            o.resume_dir, config.tie_output ? "tied" : "untied", config.tie_output ? "no-" : "");
+  if (!resumed) config.tie_output = o.tie_output.value_or(config.tie_output || transformer);
+  ag::check(!resumed || !o.tie_output || *o.tie_output == config.tie_output,
+            "--resume {}: the run's output layer is {}; --{}tie-output cannot change it", o.resume_dir,
+            config.tie_output ? "tied" : "untied", config.tie_output ? "no-" : "");
   if (o.lr == 0) o.lr = 1e-3;
   if (o.epochs == 0) o.epochs = transformer ? 16 : 10;
   if (o.max_tokens == 0) o.max_tokens = transformer ? 2048 : 4096;
   check_options(o, config);
   if (o.schedule.empty()) o.schedule = transformer ? "linear" : "constant";
-  if (!resume && o.export_batches.empty()) {
+}
+
+// The corpus a run trains and validates on, and its vocabularies.
+struct Data {
+  std::string dir;
+  ag::data::ParallelCorpus val_corpus;
+  ag::data::Vocab src_vocab, trg_vocab;
+  Pairs train_pairs, val_pairs;
+};
+
+// Train and val, with vocabularies of the training split (a resumed run's own). A resumed run reads
+// the corpus it started on, unless --data names another copy of it. Sets the config's vocab sizes.
+Data load_data(TrainOptions& o, TranslationConfig& config, const std::optional<ag::train::Checkpoint>& last,
+               const json& run_data) {
+  if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
+  Data d;
+  d.dir = std::filesystem::absolute(ag::data::find_multi30k(o.data_dir, o.src_lang)).string();
+  const ag::data::ParallelCorpus train_corpus = ag::data::read_multi30k(d.dir, "train", o.src_lang, o.trg_lang);
+  d.val_corpus = first(ag::data::read_multi30k(d.dir, "val", o.src_lang, o.trg_lang), o.val_limit);
+  d.src_vocab = last ? ag::data::Vocab::from_tokens(last->vocab.at("src"), "<unk>")
+                     : build_vocab(train_corpus.source, o.min_freq);
+  d.trg_vocab = last ? ag::data::Vocab::from_tokens(last->vocab.at("trg"), "<unk>")
+                     : build_vocab(train_corpus.target, o.min_freq);
+  config.src_vocab = d.src_vocab.size();
+  config.trg_vocab = d.trg_vocab.size();
+  const int64_t max_len = config.arch == "transformer" ? config.max_len : 100000;
+  d.train_pairs = encode_corpus(train_corpus, d.src_vocab, d.trg_vocab, max_len);
+  d.val_pairs = encode_corpus(d.val_corpus, d.src_vocab, d.trg_vocab, max_len);
+  fmt::print("translate {}-{}: {} training and {} validation pairs, vocabularies {} / {} (min_freq {})\n", o.src_lang,
+             o.trg_lang, d.train_pairs.size(), d.val_pairs.size(), d.src_vocab.size(), d.trg_vocab.size(), o.min_freq);
+  ag::check(d.train_pairs.size() > 0 && d.val_pairs.size() > 0, "no training or validation pairs in {}", d.dir);
+  if (!run_data.is_null()) {
+    const int64_t run_pairs = run_data.at("train_pairs");
+    ag::check(run_pairs == d.train_pairs.size(),
+              "--resume {}: the run trained on {} pairs from {}, but {} has {}; pass --data with the run's corpus",
+              o.resume_dir, run_pairs, run_data.at("dir").get<std::string>(), d.dir, d.train_pairs.size());
+  }
+  return d;
+}
+
+// The run's schedule. Its last step, where the linear schedule reaches 0, counts each epoch's batches
+// (bucketing makes them differ), planned only until --max-steps, so a huge --epochs costs nothing.
+std::unique_ptr<ag::optim::Scheduler> make_scheduler(const TrainOptions& o, const Pairs& pairs,
+                                                     ag::optim::Optimizer& optimizer, int64_t& schedule_steps) {
+  schedule_steps = 0;
+  for (int64_t epoch = 0; epoch < o.epochs && (o.max_steps < 0 || schedule_steps < o.max_steps); ++epoch)
+    schedule_steps += static_cast<int64_t>(epoch_batches(pairs, o.max_tokens, o.seed, epoch).size());
+  if (o.max_steps >= 0) schedule_steps = std::min(schedule_steps, o.max_steps);
+  if (o.schedule == "inverse-sqrt") return std::make_unique<ag::optim::InverseSqrt>(optimizer, o.warmup);
+  if (o.schedule == "constant") return std::make_unique<ag::optim::ConstantLR>(optimizer);
+  ag::check(o.warmup >= 0 && o.warmup < schedule_steps,
+            "--warmup {} must be below the run's {} steps for --schedule linear", o.warmup, schedule_steps);
+  return std::make_unique<ag::optim::WarmupLinear>(optimizer, o.warmup, schedule_steps);
+}
+
+// The config each checkpoint carries: what resuming, evaluating and predicting need.
+std::string run_config(const TrainOptions& o, const TranslationConfig& config, const ag::train::Progress& p,
+                       const Data& d) {
+  return json{{"model", json::parse(config.to_json())},
+              {"train", options_json(o)},
+              {"progress", {{"best_val_bleu", p.best}, {"best_epoch", p.best_epoch}}},
+              {"data", {{"dir", d.dir}, {"train_pairs", d.train_pairs.size()}}},
+              {"languages", {{"src", o.src_lang}, {"trg", o.trg_lang}}}}
+      .dump();
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& given) {
+  // One run per folder: the lock is taken before anything in the folder is read or written (for
+  // a new run, once its options are known to be good, so a refused command line leaves no folder).
+  std::optional<ag::train::RunLock> lock;
+  if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
+  auto [o, config, last, progress, run_data] = open_run(given);
+  ag::train::configure_run(o.threads, o.detect_anomaly, o.seed);
+  apply_recipe(o, config, last.has_value());
+  if (!last && o.export_batches.empty()) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   }
-
-  // Data: train and val, vocabularies of the training split. A resumed run reads the corpus it started
-  // on, unless --data names another copy of it.
-  if (!run_data.is_null()) o.data_dir = ag::data::data_flag_for_run(o.data_dir, run_data.at("dir"));
-  const std::string dir = std::filesystem::absolute(ag::data::find_multi30k(o.data_dir, o.src_lang)).string();
-  const ag::data::ParallelCorpus train_corpus = ag::data::read_multi30k(dir, "train", o.src_lang, o.trg_lang);
-  const ag::data::ParallelCorpus val_corpus =
-      first(ag::data::read_multi30k(dir, "val", o.src_lang, o.trg_lang), o.val_limit);
-  const ag::data::Vocab src_vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("src"), "<unk>")
-                                           : build_vocab(train_corpus.source, o.min_freq);
-  const ag::data::Vocab trg_vocab = resume ? ag::data::Vocab::from_tokens(resume->vocab.at("trg"), "<unk>")
-                                           : build_vocab(train_corpus.target, o.min_freq);
-  config.src_vocab = src_vocab.size();
-  config.trg_vocab = trg_vocab.size();
-  const int64_t max_len = transformer ? config.max_len : 100000;
-  const Pairs train_pairs = encode_corpus(train_corpus, src_vocab, trg_vocab, max_len);
-  const Pairs val_pairs = encode_corpus(val_corpus, src_vocab, trg_vocab, max_len);
-  std::printf("translate %s-%s: %lld training and %lld validation pairs, vocabularies %lld / %lld (min_freq %lld)\n",
-              o.src_lang.c_str(), o.trg_lang.c_str(), static_cast<long long>(train_pairs.size()),
-              static_cast<long long>(val_pairs.size()), static_cast<long long>(src_vocab.size()),
-              static_cast<long long>(trg_vocab.size()), static_cast<long long>(o.min_freq));
-  ag::check(train_pairs.size() > 0 && val_pairs.size() > 0, "no training or validation pairs in {}", dir);
-  if (!run_data.is_null()) {
-    const int64_t run_pairs = run_data.at("train_pairs");
-    ag::check(run_pairs == train_pairs.size(),
-              "--resume {}: the run trained on {} pairs from {}, but {} has {}; pass --data with the run's corpus",
-              o.resume_dir, run_pairs, run_data.at("dir").get<std::string>(), dir, train_pairs.size());
-  }
-
+  const Data d = load_data(o, config, last, run_data);
   std::shared_ptr<Seq2Seq> model = make_model(config);
-  auto optimizer = transformer ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
-                                                                   ag::optim::Adam::Betas{0.9, 0.98}, 1e-9)
-                               : std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr);
-  // The run's last step, where the linear schedule reaches 0 (bucketing makes epochs' batch counts
-  // differ). Epochs are planned only until --max-steps is reached, so a huge --epochs costs nothing.
+  auto optimizer = config.arch == "transformer"
+                       ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
+                                                           ag::optim::Adam::Betas{0.9, 0.98}, 1e-9)
+                       : std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr);
   int64_t schedule_steps = 0;
-  for (int64_t epoch = 0; epoch < o.epochs && (o.max_steps < 0 || schedule_steps < o.max_steps); ++epoch)
-    schedule_steps += static_cast<int64_t>(epoch_batches(train_pairs, o.max_tokens, o.seed, epoch).size());
-  if (o.max_steps >= 0) schedule_steps = std::min(schedule_steps, o.max_steps);
-  std::unique_ptr<ag::optim::Scheduler> scheduler;
-  if (o.schedule == "inverse-sqrt") {
-    scheduler = std::make_unique<ag::optim::InverseSqrt>(*optimizer, o.warmup);
-  } else if (o.schedule == "linear") {
-    ag::check(o.warmup >= 0 && o.warmup < schedule_steps,
-              "--warmup {} must be below the run's {} steps for --schedule linear", o.warmup, schedule_steps);
-    scheduler = std::make_unique<ag::optim::WarmupLinear>(*optimizer, o.warmup, schedule_steps);
-  } else {
-    scheduler = std::make_unique<ag::optim::ConstantLR>(*optimizer);
-  }
-  ag::train::DataPosition position{0, 0, o.seed};
-  ag::train::CheckpointManager checkpoints(o.out_dir);
-  if (resume) {
-    ag::train::restore_checkpoint(*resume, *model, optimizer.get(), scheduler.get());
-    position = *resume->data;
-    checkpoints.set_best(progress.at("best_val_bleu").get<double>());
-  }
-  std::printf("%s", model->summary().c_str());
-
-  auto checkpoint = [&](const ag::train::DataPosition& at, bool training_state) {
-    ag::train::Checkpoint c = training_state ? ag::train::make_checkpoint(*model, optimizer.get(), scheduler.get())
-                                          : ag::train::make_checkpoint(*model);
-    if (training_state) c.data = at;
-    c.config = json{{"model", json::parse(config.to_json())},
-                    {"train", options_json(o)},
-                    {"progress", progress},
-                    {"data", {{"dir", dir}, {"train_pairs", train_pairs.size()}}},
-                    {"languages", {{"src", o.src_lang}, {"trg", o.trg_lang}}}}
-                   .dump();
-    c.vocab["src"] = src_vocab.tokens();
-    c.vocab["trg"] = trg_vocab.tokens();
-    return c;
-  };
+  const std::unique_ptr<ag::optim::Scheduler> scheduler = make_scheduler(o, d.train_pairs, *optimizer, schedule_steps);
+  ag::train::Trainer trainer(*model, *optimizer, scheduler.get(),
+                             {.run_dir = o.out_dir, .epochs = o.epochs, .max_steps = o.max_steps,
+                              .save_every = o.save_every, .stop_after_steps = o.stop_after_steps,
+                              .keep_epochs = o.keep_epochs, .clip = o.clip, .monitor = "val_bleu",
+                              .mode = ag::train::Mode::Max,
+                              .columns = {"val_loss", "val_perplexity", "val_bleu", "lr"}});
+  trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
+  trainer.vocab = {{"src", d.src_vocab.tokens()}, {"trg", d.trg_vocab.tokens()}};
+  if (last) trainer.resume(*last, progress);
+  fmt::print("{}", model->summary());
   if (!o.export_batches.empty()) {
-    export_batches(o, train_pairs, position, checkpoint({}, false), *optimizer, *scheduler, schedule_steps);
-    return result;
+    export_batches(o, d.train_pairs, last ? *last->data : ag::train::DataPosition{0, 0, o.seed},
+                   trainer.checkpoint(std::nullopt), *optimizer, *scheduler, schedule_steps);
+    return {};
   }
-  int64_t total_steps = scheduler->last_step();
-  double all_tokens = 0;
-  ag::train::install_interrupt_handler();  // from here on, Ctrl-C saves last.h5 and stops
-  ag::train::MetricsLog metrics(std::filesystem::path(o.out_dir) / "metrics.csv",
-                                {"step", "epoch", "train_loss", "val_loss", "val_perplexity", "val_bleu", "lr",
-                                 "tokens_per_s"},
-                                resume ? static_cast<double>(total_steps) : -1);
-
-  model->train();
-  bool done = false;
-  for (int64_t epoch = position.epoch; epoch < o.epochs && !result.stopped && !done; ++epoch) {
-    const std::vector<std::vector<int64_t>> batches = epoch_batches(train_pairs, o.max_tokens, o.seed, epoch);
-    const int64_t count = static_cast<int64_t>(batches.size());
-    const int64_t first_batch = epoch == position.epoch ? position.position : 0;
-    ag::train::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, o.epochs), count, "tok");
-    double loss_sum = 0, epoch_seconds = 0;
-    int64_t loss_tokens = 0, tokens = 0;
-    for (int64_t b = first_batch; b < count; ++b) {
-      const auto step_start = std::chrono::steady_clock::now();
-      const Batch batch = make_batch(train_pairs, batches[b]);
-      const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
-      const ag::Tensor loss =
-          ag::cross_entropy(logits, batch.trg_out, kPad, static_cast<float>(o.label_smoothing));
-      ag::train::check_finite_loss(loss.item(), total_steps + 1);
-      optimizer->zero_grad();
-      loss.backward();
-      ag::train::clip_and_check_gradients(model->named_parameters(), o.clip, total_steps + 1);
-      optimizer->step();
-      scheduler->step();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
-      epoch_seconds += seconds;
-      result.train_seconds += seconds;
-      ++result.steps;
-      ++total_steps;
-
-      int64_t target_tokens = 0;
-      for (int64_t i = 0; i < batch.trg_out.numel(); ++i) target_tokens += batch.trg_out.data()[i] != kPad;
-      loss_sum += loss.item() * static_cast<double>(target_tokens);
-      loss_tokens += target_tokens;
-      tokens += batch.tokens;
-      all_tokens += static_cast<double>(batch.tokens);
-      bar.update(b + 1, fmt::format("loss {:.4f} lr {:.2e}", loss_sum / loss_tokens, scheduler->lr()),
-                 static_cast<double>(tokens));
-      const ag::train::DataPosition here{epoch, b + 1, o.seed};
-      done = o.max_steps >= 0 && total_steps >= o.max_steps;
-      const bool stop = !done && (ag::train::interrupted() || result.steps == o.stop_after_steps);
-      if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
-        ag::train::check_finite_weights(model->named_parameters(), total_steps);
-        checkpoints.save_last(checkpoint(here, true));
-      }
-      if (stop) {
-        result.stopped = true;
-        bar.finish("stopped; last.h5 holds the run");
-        break;
-      }
-      if (done) {
-        position = here;
-        break;
-      }
-    }
-    if (result.stopped) break;
-    ag::train::check_finite_weights(model->named_parameters(), total_steps);  // before validation picks them for best.h5
-    const double tokens_per_s = epoch_seconds > 0 ? static_cast<double>(tokens) / epoch_seconds : 0;
-    const LossResult val = evaluate_loss(*model, val_pairs, o.max_tokens);
-    double bleu = 0;
-    if (o.validate_bleu) bleu = evaluate_bleu(*model, src_vocab, trg_vocab, val_corpus).bleu.score;
-    result.last_val_loss = val.loss;
-    result.last_val_bleu = bleu;
-    bar.finish(fmt::format("train loss {:.4f}, val loss {:.4f} ppl {:.2f} BLEU {:.2f}, {} tok/s in steps",
-                           loss_tokens ? loss_sum / loss_tokens : 0, val.loss, val.perplexity, bleu,
-                           ag::train::ProgressBar::format_count(tokens_per_s)));
-    metrics.append({static_cast<double>(total_steps), static_cast<double>(epoch + 1),
-                    loss_tokens ? loss_sum / loss_tokens : 0, val.loss, val.perplexity, bleu, scheduler->lr(),
-                    tokens_per_s});
-    if (bleu > checkpoints.best()) progress = {{"best_val_bleu", bleu}, {"best_epoch", epoch + 1}};
-    checkpoints.save_if_best(checkpoint({}, false), bleu);
-    const ag::train::DataPosition next = done ? position : ag::train::DataPosition{epoch + 1, 0, o.seed};
-    checkpoints.save_last(checkpoint(next, true));
-    if (o.keep_epochs > 0) {  // the newest keep_epochs epoch<E>.h5, for translate average
-      ag::train::save_checkpoint((checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1)).string(),
-                              checkpoint({}, false));
-      std::filesystem::remove(checkpoints.dir() / fmt::format("epoch{}.h5", epoch + 1 - o.keep_epochs));
-    }
-  }
-  result.best_val_bleu = progress.at("best_val_bleu");
-  result.best_epoch = progress.at("best_epoch");
-  result.tokens_per_second = result.train_seconds > 0 ? all_tokens / result.train_seconds : 0;
+  TrainResult result;
+  PairBatches batches(d.train_pairs, o);
+  const ag::train::FitResult fit = trainer.fit<Batch>(
+      batches,
+      [&](const Batch& batch) {
+        const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
+        int64_t target_tokens = 0;
+        for (int64_t i = 0; i < batch.trg_out.numel(); ++i) target_tokens += batch.trg_out.data()[i] != kPad;
+        return ag::train::StepOutput{ag::cross_entropy(logits, batch.trg_out, kPad, static_cast<float>(o.label_smoothing)),
+                                     static_cast<double>(target_tokens), static_cast<double>(batch.tokens)};
+      },
+      [&] {
+        const LossResult val = evaluate_loss(*model, d.val_pairs, o.max_tokens);
+        const double bleu = o.validate_bleu ? evaluate_bleu(*model, d.src_vocab, d.trg_vocab, d.val_corpus).bleu.score : 0;
+        result.last_val_loss = val.loss;
+        result.last_val_bleu = bleu;
+        return ag::train::Validation{
+            {{"val_loss", val.loss}, {"val_perplexity", val.perplexity}, {"val_bleu", bleu}, {"lr", scheduler->lr()}},
+            fmt::format(", val loss {:.4f} ppl {:.2f} BLEU {:.2f}", val.loss, val.perplexity, bleu)};
+      },
+      [&] { return fmt::format(" lr {:.2e}", scheduler->lr()); });
+  result.best_val_bleu = fit.progress.best;
+  result.best_epoch = fit.progress.best_epoch;
+  result.steps = fit.steps;
+  result.train_seconds = fit.train_seconds;
+  result.tokens_per_second = fit.units_per_second;
+  result.stopped = fit.stopped;
   return result;
 }
 
