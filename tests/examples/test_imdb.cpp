@@ -9,6 +9,8 @@
 #include <regex>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "attograd/core/core.h"
 #include "attograd/data/imdb.h"
 #include "attograd/data/tokenizer.h"
@@ -280,6 +282,22 @@ TEST(ImdbExample, ShortRunOnRealReviewsLearns) {
   } else {
     EXPECT_GE(r.best_val_accuracy, 0.70);
   }
+}
+
+// A checkpoint written by 0.1 (tests/fixtures/v0.1) loads and predicts as it did then.
+TEST(ImdbV01, CheckpointLoadsAndPredictsAsBefore) {
+  const std::string dir = std::string(ATTOGRAD_FIXTURE_DIR) + "/v0.1/";
+  const ag::train::Checkpoint c = ag::train::load_checkpoint(dir + "imdb.h5", false);
+  const auto run = nlohmann::json::parse(c.config);
+  imdb::Classifier model(imdb::ModelConfig::from_json(run.at("model").dump()));
+  model.load_state_dict(c.model);
+  const auto vocab = ag::data::Vocab::from_tokens(c.vocab.at("words"), "<unk>");
+  std::ifstream in(dir + "expected.json");
+  const nlohmann::json expected = nlohmann::json::parse(in);
+  const auto predictions = imdb::predict(model, vocab, {"a lovely great film", "awful bad plot", "the movie"});
+  ASSERT_EQ(predictions.size(), 3u);
+  for (size_t i = 0; i < predictions.size(); ++i)
+    EXPECT_EQ(fmt::format("{:.9g}", predictions[i].probability), expected.at("imdb").at(i)) << i;
 }
 
 }  // namespace

@@ -496,4 +496,18 @@ TEST(TranslateTrain, EvalOnFilesWritesOneHypothesisPerLine) {
   EXPECT_GT(e.bleu.score, 80.0);
 }
 
+// Checkpoints written by 0.1 (tests/fixtures/v0.1) load and translate as they did then.
+TEST(TranslateV01, CheckpointsLoadAndTranslateAsBefore) {
+  const std::string dir = std::string(ATTOGRAD_FIXTURE_DIR) + "/v0.1/";
+  std::ifstream in(dir + "expected.json");
+  const nlohmann::json expected = nlohmann::json::parse(in);
+  for (const std::string arch : {"transformer", "rnn"}) {
+    const translate::LoadedModel m = translate::load_model(dir + "translate_" + arch + ".h5");
+    EXPECT_EQ(m.model->config().arch, arch);
+    const auto out = translate::predict(m, {"ein hund sieht", "zwei katze hat rot", "frau mann"}, 1);
+    ASSERT_EQ(out.size(), 3u);
+    for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].translation(), expected.at(arch).at(i)) << arch << " " << i;
+  }
+}
+
 }  // namespace
