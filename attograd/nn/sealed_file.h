@@ -30,7 +30,7 @@ void seal(std::string& image);
 
 enum class SealState {
   Sealed,    // the seal is intact: the bytes are exactly what attograd wrote
-  Unsealed,  // no seal: a plain HDF5 file (written by h5py, or by attograd before seals existed)
+  Unsealed,  // no seal: a plain HDF5 file (written by h5py or another HDF5 writer)
 };
 
 /// Checks the seal of a file's bytes. Raises ag::Error naming `name` and what is wrong when the

@@ -31,7 +31,7 @@ namespace {
 struct Loaded {
   std::unique_ptr<imdb::Classifier> model;
   ag::data::Vocab vocab;
-  std::string data_dir;  // the aclImdb folder the run trained on ("" in runs from before it was kept)
+  std::string data_dir;  // the aclImdb folder the run trained on ("" when the config names none)
 };
 
 Loaded load_model(const std::string& path) {

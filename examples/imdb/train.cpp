@@ -217,7 +217,7 @@ struct Run {
   ModelConfig config;
   std::optional<ag::train::Checkpoint> last;
   ag::train::Progress progress;
-  json data;  // the resumed run's {"dir", "train_reviews"}
+  json data;  // the resumed run's {"dir", "train_reviews"}, null when its config names none
 };
 
 Run open_run(const TrainOptions& given) {

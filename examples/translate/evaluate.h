@@ -19,7 +19,7 @@ struct LoadedModel {
   std::shared_ptr<Seq2Seq> model;
   ag::data::Vocab src_vocab, trg_vocab;
   std::string src_lang = "de", trg_lang = "en";
-  std::string data_dir;  // the corpus folder the run trained on ("" in runs from before it was kept)
+  std::string data_dir;  // the corpus folder the run trained on ("" when the config names none)
 };
 LoadedModel load_model(const std::string& checkpoint);
 

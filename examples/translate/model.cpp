@@ -71,7 +71,7 @@ TranslationConfig TranslationConfig::from_json(const std::string& text) {
     c.positions = j.at("positions");
     c.max_len = size_field(j, "max_len");
     c.scale_embeddings = j.at("scale_embeddings");
-    c.tie_output = j.value("tie_output", false);  // absent in checkpoints from before the option
+    c.tie_output = j.value("tie_output", false);  // optional: a config without it has an untied output layer
     c.embed = size_field(j, "embed");
     c.hidden = size_field(j, "hidden");
   } catch (const nlohmann::json::exception& e) {

@@ -42,7 +42,7 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   o.src_lang = j.at("src_lang");
   o.trg_lang = j.at("trg_lang");
   o.lr = j.at("lr");
-  o.schedule = j.value("schedule", "");  // runs from before --schedule had the per-arch default
+  o.schedule = j.value("schedule", "");  // optional: absent or "" is the architecture's default schedule
   o.warmup = j.at("warmup");
   o.label_smoothing = j.at("label_smoothing");
   o.clip = j.at("clip");
@@ -51,7 +51,7 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   o.seed = j.at("seed");
   o.save_every = j.at("save_every");
   o.val_limit = j.at("val_limit");
-  o.keep_epochs = j.value("keep_epochs", int64_t{0});  // absent in runs from before the option
+  o.keep_epochs = j.value("keep_epochs", int64_t{0});  // optional: absent keeps no epoch<E>.h5
   o.max_steps = j.at("max_steps");
   o.validate_bleu = j.at("validate_bleu");
   o.epochs = given.epochs > 0 ? given.epochs : j.at("epochs").get<int64_t>();
@@ -160,7 +160,7 @@ struct Run {
   TranslationConfig config;
   std::optional<ag::train::Checkpoint> last;
   ag::train::Progress progress;
-  json data;  // the resumed run's {"dir", "train_pairs"}
+  json data;  // the resumed run's {"dir", "train_pairs"}, null when its config names none
 };
 
 Run open_run(const TrainOptions& given) {
