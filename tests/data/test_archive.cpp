@@ -301,7 +301,8 @@ TEST(ExtractionCache, IsNamedByTheArchivesSizeAndCrc) {
   EXPECT_EQ(entries_in(cache.dir()), 1u);
 }
 
-// The cache was keyed by the archive's name only: a different archive trained on the old extraction.
+// The cache is keyed by the archive's size and CRC-32, not its name: a different archive under the
+// same name is extracted afresh, so a run never trains on an old extraction.
 TEST(ExtractionCache, ADifferentArchiveOfTheSameNameIsExtractedAfresh) {
   TempDir tmp;
   CacheHere cache(tmp.path / "cache");

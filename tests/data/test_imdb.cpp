@@ -101,7 +101,8 @@ struct ImdbArchiveHere {
   }
 };
 
-// The cache was keyed by the archive's name: a new aclImdb_v1.tar.gz trained on the old extraction.
+// The extraction cache is keyed by the archive's content, not its name: a new aclImdb_v1.tar.gz in
+// place of the old one is read afresh, never from the old one's extraction.
 TEST(Archive, ADifferentImdbArchiveOfTheSameNameIsReadAfresh) {
   TempDir tmp;
   ImdbArchiveHere here(tmp.path);
@@ -143,7 +144,8 @@ TEST(Imdb, ASymlinkLoopIsAClearErrorNamingThePath) {
   expect_mentions(error_of([&] { ag::data::read_imdb_split(acl, "train"); }), {"train/neg/loop.txt", "symbolic links"});
 }
 
-// An empty train/neg trained one class silently; an empty test split scored 0.00%.
+// A class folder without reviews is an error naming it: an empty train/neg would train one class
+// alone, an empty test split would score 0.00%, both without a word.
 TEST(Imdb, AClassFolderWithoutReviewsIsAnErrorNamingIt) {
   TempDir tmp;
   const fs::path acl = make_tree(tmp.path);
