@@ -1,15 +1,17 @@
 // A program built outside attograd's tree against an installed attograd (tests/install/run.sh builds
 // it with find_package and with pkg-config): its own op (softsign, through ag::custom_op, with its
-// backward), its own layer (SoftsignLinear, a Module with parameters of its own), trained with Adam
-// on synthetic data, checkpointed and resumed. Exits 0 when the resumed run continues exactly as the
+// backward), its own layer (SoftsignLinear, a Module with parameters of its own) and its own batch
+// source, trained with Adam by the library's training loop (ag::train::Trainer), stopped mid-epoch
+// and resumed from the run folder's last.h5. Exits 0 when the resumed run continues exactly as the
 // uninterrupted one, 1 when anything differs, 2 for a wrong command line.
-//   install_user CHECKPOINT_FOLDER
+//   install_user RUN_FOLDER    (two run folders are made inside it)
 #include <attograd/core/core.h>
 #include <attograd/data/data_path.h>
 #include <attograd/nn/linear.h>
 #include <attograd/nn/module.h>
-#include <attograd/nn/serialize.h>
+#include <attograd/data/shuffle.h>
 #include <attograd/optim/adam.h>
+#include <attograd/train/trainer.h>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -68,45 +70,87 @@ class Regressor : public ag::nn::UnaryModule {
   std::shared_ptr<ag::nn::Linear> readout;
 };
 
-// Synthetic data: points in [-2, 2)^2 and the target sin(x0) * x1, in batches of 32.
-struct Batches {
-  std::vector<Tensor> inputs, targets;
+// Synthetic data: points in [-2, 2)^2 and the target sin(x0) * x1, 4 batches of 32 per epoch, in an
+// order shuffled per epoch from the run's seed: the user's own batch source, which the Trainer
+// checkpoints and resumes mid-epoch through state() / restore().
+struct XY {
+  Tensor x, y;
 };
 
-Batches make_batches(int64_t count) {
-  ag::Generator gen(7);
-  Batches batches;
-  for (int64_t b = 0; b < count; ++b) {
-    Tensor x = ag::uniform({32, 2}, -2.0f, 2.0f, gen);
-    Tensor y = ag::empty({32, 1});
-    for (int64_t i = 0; i < 32; ++i) y.data()[i] = std::sin(x.at({i, 0})) * x.at({i, 1});
-    batches.inputs.push_back(x);
-    batches.targets.push_back(y);
+class SyntheticBatches : public ag::train::PlannedBatches<XY> {
+ public:
+  explicit SyntheticBatches(uint64_t seed) : PlannedBatches(seed), seed_(seed) {
+    ag::Generator gen(7);
+    for (int64_t b = 0; b < 4; ++b) {
+      Tensor x = ag::uniform({32, 2}, -2.0f, 2.0f, gen);
+      Tensor y = ag::empty({32, 1});
+      for (int64_t i = 0; i < 32; ++i) y.data()[i] = std::sin(x.at({i, 0})) * x.at({i, 1});
+      batches_.push_back({x, y});
+    }
   }
-  return batches;
+  const std::vector<XY>& all() const { return batches_; }
+
+ protected:
+  int64_t plan(int64_t epoch) override {
+    order_ = ag::data::epoch_order(static_cast<int64_t>(batches_.size()), seed_, epoch);
+    return static_cast<int64_t>(order_.size());
+  }
+  XY make(int64_t index) override { return batches_[order_[index]]; }
+
+ private:
+  uint64_t seed_;
+  std::vector<XY> batches_;
+  std::vector<int64_t> order_;
+};
+
+// ---- the training: the library's loop (run folder, last.h5/best.h5, metrics.csv, resume) --------
+// Trains a fresh model (initial weights from `init_seed`) in `run_dir` to `epochs`, resuming from
+// run_dir/last.h5 when `resume` is set, and stopping after `stop_after` steps when >= 0. Returns each
+// step's loss, and the final weights in `weights`.
+std::vector<float> train(const std::filesystem::path& run_dir, uint64_t init_seed, bool resume, int64_t stop_after,
+                         ag::nn::NamedTensors* weights) {
+  ag::manual_seed(init_seed);
+  Regressor model;
+  ag::optim::Adam adam(model.named_parameters(), 1e-2);
+  ag::train::TrainerOptions options;
+  options.run_dir = run_dir;
+  options.epochs = 10;  // 40 steps
+  options.stop_after_steps = stop_after;
+  options.columns = {"val_loss"};
+  ag::train::Trainer trainer(model, adam, nullptr, options);
+  if (resume) trainer.resume(ag::train::load_checkpoint((run_dir / "last.h5").string()), {});
+  SyntheticBatches batches(11);
+  std::vector<float> losses;
+  trainer.fit<XY>(
+      batches,
+      [&](const XY& b) {
+        Tensor loss = ag::mse_loss(model(b.x), b.y);
+        losses.push_back(loss.item());
+        return ag::train::StepOutput{loss, 32, 32};
+      },
+      [&] {
+        ag::NoGradGuard no_grad;
+        double sum = 0;
+        for (const XY& b : batches.all()) sum += ag::mse_loss(model(b.x), b.y).item();
+        const double val = sum / static_cast<double>(batches.all().size());
+        return ag::train::Validation{{{"val_loss", val}}, fmt::format("val mse {:.5f}", val)};
+      });
+  *weights = model.state_dict();
+  return losses;
 }
 
-// ---- the training: steps [first, last) of a run, batch step % count; returns each step's loss ----
-std::vector<float> train_steps(Regressor& model, ag::optim::Adam& adam, const Batches& data, int64_t first,
-                               int64_t last) {
-  std::vector<float> losses;
-  const int64_t count = static_cast<int64_t>(data.inputs.size());
-  for (int64_t step = first; step < last; ++step) {
-    Tensor loss = ag::mse_loss(model(data.inputs[step % count]), data.targets[step % count]);
-    adam.zero_grad();
-    loss.backward();
-    adam.step();
-    losses.push_back(loss.item());
-  }
-  return losses;
+bool same_weights(const ag::nn::NamedTensors& a, const ag::nn::NamedTensors& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].first != b[i].first || a[i].second.to_vector() != b[i].second.to_vector()) return false;
+  return true;
 }
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    fmt::print(stderr, "usage: {} CHECKPOINT_FOLDER\n", argv[0]);
+    fmt::print(stderr, "usage: {} RUN_FOLDER\n", argv[0]);
     return 2;
   }
-  const std::filesystem::path checkpoint = std::filesystem::path(argv[1]) / "resume.h5";
   ag::set_num_threads(1);
   int failures = 0;
   auto expect = [&](bool ok, const std::string& what) {
@@ -129,45 +173,26 @@ int main(int argc, char** argv) {
            fmt::format("data search path is the user data folder {} alone ({} folders)",
                        ag::data::user_data_dir().string(), search.size()));
 
-    const Batches data = make_batches(4);
     constexpr int64_t kSteps = 40, kInterruptAt = 25;
+    const std::filesystem::path folder(argv[1]);
 
     // The uninterrupted run.
-    ag::manual_seed(3);
-    Regressor model;
-    ag::optim::Adam adam(model.named_parameters(), 1e-2);
-    const std::vector<float> whole = train_steps(model, adam, data, 0, kSteps);
-    fmt::print("{}\nmse {:.5f} -> {:.5f} in {} steps\n", model.summary(), whole.front(), whole.back(), kSteps);
+    ag::nn::NamedTensors whole_weights, resumed_weights;
+    const std::vector<float> whole = train(folder / "whole", 3, false, -1, &whole_weights);
+    expect(static_cast<int64_t>(whole.size()) == kSteps, fmt::format("the run took {} steps", whole.size()));
+    fmt::print("mse {:.5f} -> {:.5f} in {} steps\n", whole.front(), whole.back(), whole.size());
     expect(whole.back() < 0.5f * whole.front(), "the loss falls to less than half");
 
-    // The same run stopped at kInterruptAt and checkpointed...
-    {
-      ag::manual_seed(3);
-      Regressor first_half;
-      ag::optim::Adam first_adam(first_half.named_parameters(), 1e-2);
-      train_steps(first_half, first_adam, data, 0, kInterruptAt);
-      ag::nn::Checkpoint state = ag::nn::make_checkpoint(first_half, &first_adam);
-      state.data = ag::nn::DataPosition{0, kInterruptAt, 0};
-      ag::nn::save_checkpoint(checkpoint.string(), state);
-    }
-    // ...then resumed by a fresh process state: other initial weights, a new optimizer.
-    ag::manual_seed(99);
-    Regressor resumed;
-    ag::optim::Adam resumed_adam(resumed.named_parameters(), 1e-2);
-    const ag::nn::Checkpoint loaded = ag::nn::load_checkpoint(checkpoint.string());
-    ag::nn::restore_checkpoint(loaded, resumed, &resumed_adam);
-    expect(loaded.data && loaded.data->position == kInterruptAt, "the checkpoint holds the data position");
-    const std::vector<float> rest = train_steps(resumed, resumed_adam, data, loaded.data->position, kSteps);
+    // The same run stopped after kInterruptAt steps (inside epoch 7), then resumed from its last.h5 by
+    // a model made with other initial weights: the checkpoint holds everything.
+    train(folder / "split", 3, false, kInterruptAt, &resumed_weights);
+    const std::vector<float> rest = train(folder / "split", 99, true, -1, &resumed_weights);
     bool same = rest.size() == static_cast<size_t>(kSteps - kInterruptAt);
     for (size_t i = 0; same && i < rest.size(); ++i) same = rest[i] == whole[kInterruptAt + i];
-    expect(same, fmt::format("the resumed run's losses equal the uninterrupted run's, bit for bit (last {} vs {})",
-                             rest.back(), whole.back()));
-    const ag::nn::NamedTensors a = model.state_dict(), b = resumed.state_dict();
-    bool same_weights = a.size() == b.size();
-    for (size_t i = 0; same_weights && i < a.size(); ++i)
-      for (int64_t j = 0; same_weights && j < a[i].second.numel(); ++j)
-        same_weights = a[i].second.data()[j] == b[i].second.data()[j];
-    expect(same_weights, "the resumed run ends with the uninterrupted run's weights");
+    expect(same, fmt::format("the resumed run's {} losses equal the uninterrupted run's, bit for bit", rest.size()));
+    expect(same_weights(whole_weights, resumed_weights), "the resumed run ends with the uninterrupted run's weights");
+    for (const char* file : {"last.h5", "best.h5", "metrics.csv"})
+      expect(std::filesystem::exists(folder / "split" / file), fmt::format("the run folder holds {}", file));
   } catch (const std::exception& e) {  // ag::Error, and anything else the library raises
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
