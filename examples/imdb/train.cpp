@@ -16,6 +16,7 @@
 #include "examples/imdb/evaluate.h"
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/serialize.h"
+#include "attograd/nn/weight_decay.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/clip.h"
 #include "attograd/train/checkpoint_manager.h"
@@ -81,7 +82,7 @@ std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Clas
     return std::make_unique<ag::optim::Adam>(
         std::vector<ag::optim::ParamGroup>{{model.named_parameters(), o.lr, o.weight_decay}});
   if (o.optimizer == "adamw")
-    return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model, o.lr, o.weight_decay));
+    return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model.named_parameters(), ag::nn::no_weight_decay(model), o.lr, o.weight_decay));
   throw ag::Error(fmt::format("--optimizer must be adam or adamw, got '{}'", o.optimizer));
 }
 
