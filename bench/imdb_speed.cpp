@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include "attograd/core/core.h"
 #include "examples/imdb/model.h"
 #include "attograd/nn/hdf5.h"
@@ -65,11 +67,10 @@ int main(int argc, char** argv) {
     }
   }
   const double tokens = static_cast<double>(steps * batches[0].ids.numel());
-  std::printf("%s\n", nlohmann::json{{"framework", "attograd"},
-                                     {"threads", threads},
-                                     {"train_tokens_per_s", tokens / train_seconds},
-                                     {"eval_tokens_per_s", tokens / eval_seconds}}
-                          .dump()
-                          .c_str());
+  fmt::print("{}\n", nlohmann::json{{"framework", "attograd"},
+                                    {"threads", threads},
+                                    {"train_tokens_per_s", tokens / train_seconds},
+                                    {"eval_tokens_per_s", tokens / eval_seconds}}
+                         .dump());
   return 0;
 }

@@ -14,6 +14,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include "attograd/core/core.h"
 #include "attograd/data/parallel_corpus.h"
 #include "examples/translate/dataset.h"
@@ -74,8 +76,7 @@ int write_logits(const std::string& path, const std::string& batches_file, const
   out.set_attr("/", "batches", count);
   out.set_attr("/", "checkpoint", checkpoint);
   out.close();
-  std::printf("wrote the logits, losses and gradient norms of %lld batches to %s\n", static_cast<long long>(count),
-              path.c_str());
+  fmt::print("wrote the logits, losses and gradient norms of {} batches to {}\n", count, path);
   return 0;
 }
 
@@ -154,19 +155,18 @@ int main(int argc, char** argv) {
     int64_t generated = 0;  // decoding steps: words + 1 per sentence, as translate.py counts them
     for (const auto& words : hypotheses) generated += static_cast<int64_t>(words.size()) + 1;
     const double n = static_cast<double>(corpus.source.size());
-    std::printf("%s\n", json{{"framework", "attograd"},
-                             {"threads", threads},
-                             {"train_tokens_per_s", train_seconds > 0 ? tokens / train_seconds : 0.0},
-                             {"decode_sentences_per_s", n / decode_seconds},
-                             {"decode_tokens_per_s", static_cast<double>(generated) / decode_seconds},
-                             {"train_steps", steps},
-                             {"sentences", corpus.source.size()},
-                             {"generated_tokens", generated}}
-                            .dump()
-                            .c_str());
+    fmt::print("{}\n", json{{"framework", "attograd"},
+                            {"threads", threads},
+                            {"train_tokens_per_s", train_seconds > 0 ? tokens / train_seconds : 0.0},
+                            {"decode_sentences_per_s", n / decode_seconds},
+                            {"decode_tokens_per_s", static_cast<double>(generated) / decode_seconds},
+                            {"train_steps", steps},
+                            {"sentences", corpus.source.size()},
+                            {"generated_tokens", generated}}
+                           .dump());
     return 0;
   } catch (const ag::Error& e) {
-    std::fprintf(stderr, "translate_speed: %s\n", e.what());
+    fmt::print(stderr, "translate_speed: {}\n", e.what());
     return 1;
   }
 }

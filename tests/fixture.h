@@ -88,7 +88,8 @@ inline constexpr double kUnitRoundoff = 0x1.0p-24;
 ///   SIAM J. Sci. Comput. 41(5), 2019): one side's error is about sqrt(D) u scale = 32 u scale (an
 ///   upper estimate: every rounding counted at full weight), the difference of two independent
 ///   sides sqrt(2) * 32 = 45 u scale, and the bound allows ~3 times that: 128.
-/// 128 u is 7.6e-6 of a tensor's scale; the old atol 1e-5 + rtol 1e-4 allowed 1.1e-4 at scale 1.
+/// 128 u is 7.6e-6 of a tensor's scale: tight enough that a wrong summation order or a lost
+/// rounding step in a kernel shows, where a fixed atol 1e-5 + rtol 1e-4 would allow 1.1e-4 at scale 1.
 inline constexpr double kGoldenGrowth = 128;
 
 /// What u is multiplied by in expect_close: the tensor's max-abs (values computed together, of one
@@ -116,7 +117,7 @@ inline void expect_close(const Tensor& actual, const Tensor& expected, const std
     const double units = diff == 0 ? 0.0 : diff / (kUnitRoundoff * s);
     if (!(units <= worst_units)) worst_units = std::isnan(units) ? INFINITY : units, worst_at = i;
   }
-  std::printf("[golden] %s: max |diff| %.3g (%.1f u * scale)\n", what.c_str(), worst, worst_units);
+  fmt::print("[golden] {}: max |diff| {:.3g} ({:.1f} u * scale)\n", what, worst, worst_units);
   EXPECT_LE(worst_units, growth) << what << ": element " << worst_at << " is " << actual.data()[worst_at]
                                  << ", torch has " << expected.data()[worst_at] << " (max |diff| " << worst
                                  << " = " << worst_units << " u * "

@@ -52,10 +52,18 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
-/// A leaf that requires grad, with N(0, scale^2) values from a generator seeded with `seed`.
-inline Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {
+/// A leaf that requires grad, with N(mean, scale^2) values from a generator seeded with `seed`.
+inline Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f, float mean = 0.0f) {
   Generator gen(seed);
-  return (randn(std::move(shape), gen) * scale).detach().requires_grad_();
+  return normal(std::move(shape), mean, scale, gen).requires_grad_();
+}
+
+/// Values uniform in [-1, 1) from a generator seeded with `seed`: a leaf that requires grad, or a
+/// constant when `requires_grad` is false.
+inline Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = true) {
+  Generator gen(seed);
+  Tensor t = uniform(shape, -1.0f, 1.0f, gen);
+  return requires_grad ? t.requires_grad_() : t;
 }
 
 /// "Equal" between float32 results of different shapes (padded vs unpadded, batched vs one at a
@@ -75,7 +83,7 @@ inline void expect_finite(const Tensor& t, const std::string& what) {
 }
 
 /// The names of (name, tensor) pairs, in order; of a module: its state dict's names.
-inline std::vector<std::string> names_of(const nn::NamedTensors& named) {
+inline std::vector<std::string> names_of(const NamedTensors& named) {
   std::vector<std::string> out;
   for (const auto& [name, _] : named) out.push_back(name);
   return out;

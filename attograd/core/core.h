@@ -5,6 +5,7 @@
 #include "attograd/core/custom_op.h"
 #include "attograd/core/error.h"
 #include "attograd/core/gradcheck.h"
+#include "attograd/core/named_tensors.h"
 #include "attograd/core/ops/attention.h"
 #include "attograd/core/ops/dropout.h"
 #include "attograd/core/ops/elementwise.h"

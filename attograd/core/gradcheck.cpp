@@ -48,11 +48,11 @@ WeightedSum weighted_sum(const Tensor& y, const Tensor& w) {
 //
 //     |analytic - numeric| <= atol + rtol |numeric| + noise.
 //
-// The noise term is what the check missed before: a Transformer whose 6 per-position losses give
-// S ~ 16 has noise ~ 4 * 6e-8 * 32 / 2e-3 = 3.8e-3, and float32 central differences there were
-// off from a float64 PyTorch gradient of the same model by up to 1.2e-3, more than the old atol
-// (1e-3) alone: on a small derivative (-0.0028 analytic, agreeing with float64 to 6e-8) the
-// numeric side read -0.0018 on one build, -0.0025 on another.
+// The noise term is needed because atol alone cannot cover the rounding of f itself: a Transformer
+// whose 6 per-position losses give S ~ 16 has noise ~ 4 * 6e-8 * 32 / 2e-3 = 3.8e-3, and float32
+// central differences of such a model differ from a float64 PyTorch gradient by up to 1.2e-3,
+// more than an atol of 1e-3: on a small derivative (-0.0028 analytic, agreeing with float64 to
+// 6e-8) the numeric side can read anywhere from -0.0018 to -0.0025 depending on the build.
 //
 // g: S sums |w_j y_j| over all outputs, and the bound needs sum_j |w_j d_j| <= g u S, i.e. g at
 // least the |w_j y_j|-weighted average of the outputs' relative rounding errors. An output of a

@@ -1,6 +1,26 @@
 #include "attograd/core/kernels.h"
 
+#include <algorithm>
+
 namespace ag::kernels {
+
+// Blocks of columns in parallel; within a block, rows in order into one double per column.
+void column_sums(const float* a, float* out, int64_t rows, int64_t cols) {
+  constexpr int64_t kBlock = 256;
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+  parallel_for(blocks, grain_for(rows * kBlock), [&](int64_t b0, int64_t b1) {
+    double acc[kBlock];
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t j0 = b * kBlock, width = std::min(kBlock, cols - j0);
+      std::fill_n(acc, width, 0.0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = a + r * cols + j0;
+        for (int64_t j = 0; j < width; ++j) acc[j] += row[j];
+      }
+      for (int64_t j = 0; j < width; ++j) out[j0 + j] = static_cast<float>(acc[j]);
+    }
+  });
+}
 
 BroadcastPlan plan_broadcast(const Shape& a, const Shape& b, const char* op) {
   BroadcastPlan plan;

@@ -1,6 +1,7 @@
 #pragma once
-// Elementwise loop helpers shared by the ops: map one tensor, zip two of the same shape, and the
-// broadcasting binary loop. Each returns a fresh tensor and records nothing.
+// Loop helpers shared by the ops: the grain of a parallel loop, fixed-order column sums, and the
+// elementwise loops (map one tensor, zip two of the same shape, the broadcasting binary loop), which
+// return a fresh tensor. None records anything.
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +14,20 @@ namespace ag::kernels {
 
 /// Elements per thread below which a loop is not worth splitting across threads.
 inline constexpr int64_t kGrain = 1 << 15;
+
+/// Multiply-adds per thread below which splitting a batch of small independent matrix products
+/// (attention heads, batched matmuls) across threads does not pay.
+inline constexpr int64_t kMatrixGrain = 1 << 16;
+
+/// The grain (items per thread) for a parallel_for whose items each cost `cost_per_item` units of
+/// work: enough items to make `work_per_thread` units (kGrain elements unless told), at least one.
+inline int64_t grain_for(int64_t cost_per_item, int64_t work_per_thread = kGrain) {
+  return std::max<int64_t>(1, work_per_thread / std::max<int64_t>(cost_per_item, 1));
+}
+
+/// out (cols) = the column sums of a (rows, cols), each accumulated in double over the rows in
+/// order, so a bias gradient is the same whatever the thread count (threads split the columns).
+void column_sums(const float* a, float* out, int64_t rows, int64_t cols);
 
 /// 1 / (1 + e^-v) without overflow for large |v| (sigmoid and BCE-with-logits share it).
 inline float stable_sigmoid(float v) {
@@ -84,7 +99,7 @@ Tensor broadcast(const Tensor& a, const Tensor& b, const char* op, F f) {
   const int64_t inner = plan.sizes.back();
   const int64_t ia = plan.stride_a.back(), ib = plan.stride_b.back();
   const int64_t rows = z.numel() / std::max<int64_t>(inner, 1);
-  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, grain_for(inner), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t oa = 0, ob = 0;  // offsets of row r in a and b
       for (int64_t d = rank - 2, rest = r; d >= 0; --d) {

@@ -128,47 +128,46 @@ void Tensor::check_inplace(const char* op) const {
         "in NoGradGuard (as optimizers do) or use the out-of-place op", op, shape());
 }
 
-Tensor& Tensor::fill_(float value) {
-  check_inplace("fill_");
-  std::fill_n(data(), numel(), value);
+float* Tensor::writable(const char* op) const {
+  check_inplace(op);
   storage()->bump_version();
+  return data();
+}
+
+float* Tensor::mutable_data() const { return writable("mutable_data"); }
+
+Tensor& Tensor::fill_(float value) {
+  std::fill_n(writable("fill_"), numel(), value);
   return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  check_inplace("copy_");
   check(src.numel() == numel(), "copy_: source of shape {} into a tensor of shape {}", src.shape(), shape());
-  std::memmove(data(), src.data(), sizeof(float) * numel());
-  storage()->bump_version();
+  std::memmove(writable("copy_"), src.data(), sizeof(float) * numel());
   return *this;
 }
 
 Tensor& Tensor::add_(const Tensor& other, float alpha) {
-  check_inplace("add_");
   check(other.shape() == shape(), "add_: shape {} into a tensor of shape {}", other.shape(), shape());
-  float* y = data();
+  float* y = writable("add_");
   const float* x = other.data();
   parallel_for(numel(), 1 << 15, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) y[i] += alpha * x[i];
   });
-  storage()->bump_version();
   return *this;
 }
 
 Tensor& Tensor::mul_(float s) {
-  check_inplace("mul_");
-  float* y = data();
+  float* y = writable("mul_");
   parallel_for(numel(), 1 << 15, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) y[i] *= s;
   });
-  storage()->bump_version();
   return *this;
 }
 
 Tensor& Tensor::set(std::initializer_list<int64_t> index, float value) {
-  check_inplace("set");
-  data()[offset_of(shape(), index, "set")] = value;
-  storage()->bump_version();
+  const int64_t offset = offset_of(shape(), index, "set");
+  writable("set")[offset] = value;
   return *this;
 }
 
@@ -256,6 +255,8 @@ Tensor normal(Shape shape, float mean, float std, Generator& gen) {
 
 Tensor rand(Shape shape, Generator& gen) { return uniform(std::move(shape), 0.0f, 1.0f, gen); }
 Tensor randn(Shape shape, Generator& gen) { return normal(std::move(shape), 0.0f, 1.0f, gen); }
+
+Shape shape_of(const Tensor& t) { return t.defined() ? t.shape() : Shape{}; }
 
 int64_t live_storage_bytes() { return Storage::live_bytes(); }
 

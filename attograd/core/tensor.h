@@ -35,9 +35,16 @@ class Tensor {
   int64_t size(int64_t d) const;
   int64_t numel() const;
 
-  /// Raw pointer to the first element. Writing through it does not bump the version counter:
-  /// kernels write fresh outputs this way; change existing tensors with the in-place ops below.
+  /// Raw pointer to the first element, for reading, and for filling a fresh tensor that nothing has
+  /// saved yet (a kernel's output). It does not bump the version counter: to change an existing
+  /// tensor (a parameter, a gradient, an optimizer's state), write through mutable_data() or use the
+  /// in-place ops below.
   float* data() const;
+  /// Raw pointer for changing the tensor in place: bumps the version counter first, so a backward
+  /// that saved this tensor before the write raises instead of reading the new values (see Saved in
+  /// attograd/core/autograd.h). Raises, as the in-place ops do, if the tensor requires grad while
+  /// grad mode is on. Call it again for writes after a later forward has saved the tensor.
+  float* mutable_data() const;
   std::vector<float> to_vector() const;
   /// The value of a one-element tensor (torch's x.item()).
   float item() const;
@@ -92,6 +99,8 @@ class Tensor {
  private:
   TensorImpl& checked_impl(const char* what) const;
   void check_inplace(const char* op) const;
+  // The one place that writes in place: checks that `op` may change this tensor, bumps the version.
+  float* writable(const char* op) const;
   std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -163,6 +172,10 @@ std::string to_string(const Tensor& x);
 std::string to_string(const IntTensor& x);
 inline std::ostream& operator<<(std::ostream& os, const Tensor& x) { return os << to_string(x); }
 inline std::ostream& operator<<(std::ostream& os, const IntTensor& x) { return os << to_string(x); }
+
+/// The shape of t, or () when t is undefined: for error messages, which format their arguments
+/// even when the check passes.
+Shape shape_of(const Tensor& t);
 
 // --- memory accounting (leak tests) ---------------------------------------------------------
 /// Bytes of float storage alive right now.

@@ -10,44 +10,8 @@
 #include "attograd/core/ops/softmax.h"
 #include "attograd/nn/init.h"
 
-namespace ag {
+namespace ag::nn {
 
-// The core kernel treats q as one head (H = 1) over the leading dims: the mask gets a size-1 head dim
-// in front of its last two, and the weights (..., 1, Tq, Tk) lose it again.
-AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const IntTensor& mask,
-                                             float dropout_p, bool training, Generator* gen) {
-  const char* op = "scaled_dot_product_attention";
-  check(q.defined() && k.defined() && v.defined(), "{}: q, k or v is undefined", op);
-  check(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
-        "{}: q {}, k {} and v {} need the same rank, at least 2 (..., T, d)", op, q.shape(), k.shape(), v.shape());
-  const Shape batch(q.shape().begin(), q.shape().end() - 2);
-  check(
-      Shape(k.shape().begin(), k.shape().end() - 2) == batch && Shape(v.shape().begin(), v.shape().end() - 2) == batch,
-      "{}: leading dims of q {}, k {} and v {} differ", op, q.shape(), k.shape(), v.shape());
-  check(q.size(-1) == k.size(-1), "{}: q {} and k {} have different feature sizes", op, q.shape(), k.shape());
-  check(k.size(-2) == v.size(-2), "{}: k {} and v {} have different lengths", op, k.shape(), v.shape());
-  IntTensor m = mask;
-  if (mask.numel() > 0) {
-    Shape logical = batch;
-    logical.insert(logical.end(), {q.size(-2), k.size(-2)});
-    bool ok = mask.dim() <= logical.rank();
-    for (int64_t d = 0; ok && d < mask.dim(); ++d)
-      ok = mask.shape()[d] == 1 || mask.shape()[d] == logical[logical.rank() - mask.dim() + d];
-    check(ok, "{}: mask {} does not broadcast to the attention weights {} (..., Tq, Tk)", op, mask.shape(), logical);
-    if (mask.dim() > 2) {
-      Shape s = mask.shape();
-      s.insert(s.end() - 2, int64_t{1});
-      m = mask.reshape(s);
-    }
-  }
-  const float scale = 1.0f / std::sqrt(static_cast<float>(q.size(-1)));
-  AttentionResult r = multi_head_attention(q, k, v, 1, scale, {m}, dropout_p, training, gen);
-  Shape w = batch;
-  w.insert(w.end(), {q.size(-2), k.size(-2)});
-  return {r.output, r.weights.reshape(w)};
-}
-
-namespace nn {
 
 AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t hidden_dim) {
   check(query_dim > 0 && key_dim > 0 && hidden_dim > 0,
@@ -120,5 +84,4 @@ AttentionResult AttentionPooling::forward(const Tensor& x, const IntTensor& mask
   return attention_pooling(x, weight, bias, mask);
 }
 
-}  // namespace nn
-}  // namespace ag
+}  // namespace ag::nn

@@ -1,6 +1,7 @@
 #pragma once
-// Attention: the scaled dot-product attention function, Bahdanau's additive attention, and the
-// attention pooling layer of the classic Keras IMDB model. Multi-head attention is in
+// Attention layers: Bahdanau's additive attention and the attention pooling layer of the classic
+// Keras IMDB model. The scaled dot-product attention function is a core op
+// (attograd/core/ops/attention.h, included here). Multi-head attention is in
 // attograd/nn/multihead_attention.h, the Transformer in attograd/nn/transformer.h.
 //
 // Masks are ag::IntTensor and NONZERO MEANS MASKED OUT (not attended), as torch 1.13's boolean
@@ -15,19 +16,8 @@
 #include "attograd/nn/linear.h"
 #include "attograd/nn/module.h"
 
-namespace ag {
+namespace ag::nn {
 
-/// softmax(q k^T / sqrt(d), masked positions excluded) v for q (..., Tq, d), k (..., Tk, d),
-/// v (..., Tk, dv) with the same leading dims, mask broadcastable to (..., Tq, Tk) (nonzero = masked;
-/// empty = none) -> output (..., Tq, dv), weights (..., Tq, Tk). Dropout on the weights when training
-/// and dropout_p > 0, drawn from gen (default_generator() when null); the weights returned are those
-/// the output used, after dropout. torch 1.13's F._scaled_dot_product_attention (torch 2's
-/// F.scaled_dot_product_attention with attn_mask = ~mask).
-AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                             const IntTensor& mask = {}, float dropout_p = 0.0f, bool training = false,
-                                             Generator* gen = nullptr);
-
-namespace nn {
 
 /// Bahdanau's additive attention (no torch twin): score(q, k_t) = v^T tanh(W_q q + W_k k_t + b_k),
 /// weights = softmax over t (padding excluded), context = sum_t weights_t values_t. Parameters, with
@@ -83,5 +73,4 @@ class AttentionPooling : public Module {
   int64_t features_, max_len_;
 };
 
-}  // namespace nn
-}  // namespace ag
+}  // namespace ag::nn

@@ -18,8 +18,7 @@ Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, int64_t padd
   init::normal_(weight, 0.0f, 1.0f);
   if (padding_idx >= 0) {
     NoGradGuard no_grad;
-    std::fill_n(weight.data() + padding_idx * embedding_dim, embedding_dim, 0.0f);
-    weight.storage()->bump_version();
+    std::fill_n(weight.mutable_data() + padding_idx * embedding_dim, embedding_dim, 0.0f);
   }
 }
 

@@ -99,19 +99,15 @@ LSTMOutput LSTM::forward(const Tensor& x, const IntTensor& lengths, const Tensor
       h_n.push_back(r.h_n);
       c_n.push_back(r.c_n);
     };
-    auto layer_weights = [&](int64_t index) {
-      const LSTMWeights& w = weights[index];
-      return LSTMLayerWeights{w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh};
-    };
     const int64_t first = k * D, states = num_layers_ * D;
     if (D == 1) {
-      const LSTMLayerWeights w = layer_weights(first);
-      collect(lstm_layer(layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), w.w_ih, w.w_hh,
-                         w.b_ih, w.b_hh));
+      const LSTMWeights& w = weights[first];
+      collect(lstm_layer(layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), w.weight_ih,
+                         w.weight_hh, w.bias_ih, w.bias_hh));
     } else {  // both directions at once, one per thread
       BidirectionalLSTMOutput r = lstm_bidirectional_layer(
           layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), state_at(h0, first + 1, states),
-          state_at(c0, first + 1, states), layer_weights(first), layer_weights(first + 1));
+          state_at(c0, first + 1, states), weights[first], weights[first + 1]);
       collect(r.forward);
       collect(r.reverse);
     }

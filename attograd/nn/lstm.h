@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "attograd/core/ops/lstm.h"
 #include "attograd/core/random.h"
 #include "attograd/nn/module.h"
 
@@ -18,10 +19,8 @@ struct LSTMOutput {
 };
 
 /// One layer-direction's parameters: torch's weight_ih_l{k}[_reverse] (4H, in), weight_hh_l{k}[_reverse]
-/// (4H, H), bias_ih_l{k}[_reverse] and bias_hh_l{k}[_reverse] (4H).
-struct LSTMWeights {
-  Tensor weight_ih, weight_hh, bias_ih, bias_hh;
-};
+/// (4H, H), bias_ih_l{k}[_reverse] and bias_hh_l{k}[_reverse] (4H); the struct lstm_layer takes.
+using ag::LSTMWeights;
 
 class LSTM : public Module {
  public:

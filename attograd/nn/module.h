@@ -7,12 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "attograd/core/named_tensors.h"
 #include "attograd/core/tensor.h"
 
 namespace ag::nn {
 
-/// (name, tensor) pairs in a fixed order: parameters, state dicts.
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+/// ag::NamedTensors (attograd/core/named_tensors.h), also spelled nn::NamedTensors.
+using ag::NamedTensors;
 
 /// Base class of layers (torch.nn.Module). A layer registers its parameters and children in its
 /// constructor; names are joined with '.' ("encoder.layers.0.self_attn.in_proj_weight") and follow

@@ -10,10 +10,6 @@
 
 namespace ag::nn {
 
-namespace {
-Shape shape_of(const Tensor& t) { return t.defined() ? t.shape() : Shape{}; }
-}  // namespace
-
 MultiheadAttention::MultiheadAttention(int64_t embed_dim, int64_t num_heads, float dropout, bool bias, Generator* gen)
     : embed_dim_(embed_dim), num_heads_(num_heads), dropout_(dropout), gen_(gen ? gen : &default_generator()) {
   check(embed_dim > 0 && num_heads > 0, "MultiheadAttention: embed_dim {} and num_heads {} must be positive", embed_dim,

@@ -15,3 +15,4 @@
 #include "attograd/nn/sequential.h"
 #include "attograd/nn/serialize.h"
 #include "attograd/nn/transformer.h"
+#include "attograd/nn/weight_decay.h"

@@ -8,7 +8,7 @@
 
 namespace ag::optim {
 
-Adam::Adam(const nn::NamedTensors& params, double lr, Betas betas, double eps, double weight_decay, bool amsgrad)
+Adam::Adam(const NamedTensors& params, double lr, Betas betas, double eps, double weight_decay, bool amsgrad)
     : Adam(std::vector<ParamGroup>{ParamGroup{params, lr, weight_decay}}, betas, eps, amsgrad, false) {}
 
 Adam::Adam(std::vector<ParamGroup> groups, Betas betas, double eps, bool amsgrad)
@@ -48,8 +48,7 @@ namespace {
 float* state_of(Optimizer::ParamState& state, const char* kind, const Tensor& p) {
   auto [it, fresh] = state.tensors.try_emplace(kind);
   if (fresh) it->second = zeros(p.shape());
-  it->second.storage()->bump_version();  // about to be written
-  return it->second.data();
+  return it->second.mutable_data();
 }
 }  // namespace
 
@@ -66,7 +65,7 @@ void Adam::update(const ParamGroup& group, const std::string&, Tensor& p, const 
   const float eps = static_cast<float>(eps_);
   const float l2 = decoupled_ ? 0.0f : static_cast<float>(group.weight_decay);
   const float shrink = decoupled_ ? static_cast<float>(1 - group.lr * group.weight_decay) : 1.0f;
-  float* w = p.data();
+  float* w = p.mutable_data();
   const float* g = grad.data();
   float* m = state_of(state, "exp_avg", p);
   float* v = state_of(state, "exp_avg_sq", p);
@@ -84,7 +83,7 @@ void Adam::update(const ParamGroup& group, const std::string&, Tensor& p, const 
   });
 }
 
-AdamW::AdamW(const nn::NamedTensors& params, double lr, Betas betas, double eps, double weight_decay, bool amsgrad)
+AdamW::AdamW(const NamedTensors& params, double lr, Betas betas, double eps, double weight_decay, bool amsgrad)
     : Adam(std::vector<ParamGroup>{ParamGroup{params, lr, weight_decay}}, betas, eps, amsgrad, true) {}
 
 AdamW::AdamW(std::vector<ParamGroup> groups, Betas betas, double eps, bool amsgrad)

@@ -20,7 +20,7 @@ class Adam : public Optimizer {
  public:
   using Betas = std::pair<double, double>;
   /// One group (torch.optim.Adam(params, lr, betas, eps, weight_decay, amsgrad)).
-  explicit Adam(const nn::NamedTensors& params, double lr = 1e-3, Betas betas = {0.9, 0.999}, double eps = 1e-8,
+  explicit Adam(const NamedTensors& params, double lr = 1e-3, Betas betas = {0.9, 0.999}, double eps = 1e-8,
                 double weight_decay = 0, bool amsgrad = false);
   /// Several groups, each with its lr and weight_decay.
   explicit Adam(std::vector<ParamGroup> groups, Betas betas = {0.9, 0.999}, double eps = 1e-8, bool amsgrad = false);
@@ -45,7 +45,7 @@ class Adam : public Optimizer {
 class AdamW : public Adam {
  public:
   /// One group (torch.optim.AdamW(params, lr, betas, eps, weight_decay, amsgrad)).
-  explicit AdamW(const nn::NamedTensors& params, double lr = 1e-3, Betas betas = {0.9, 0.999}, double eps = 1e-8,
+  explicit AdamW(const NamedTensors& params, double lr = 1e-3, Betas betas = {0.9, 0.999}, double eps = 1e-8,
                  double weight_decay = 1e-2, bool amsgrad = false);
   /// Several groups, each with its lr and weight_decay (e.g. from decay_groups()).
   explicit AdamW(std::vector<ParamGroup> groups, Betas betas = {0.9, 0.999}, double eps = 1e-8, bool amsgrad = false);

@@ -11,8 +11,8 @@ namespace ag::optim {
 
 namespace {
 
-nn::NamedTensors numbered(const std::vector<Tensor>& params) {
-  nn::NamedTensors out;
+NamedTensors numbered(const std::vector<Tensor>& params) {
+  NamedTensors out;
   for (size_t i = 0; i < params.size(); ++i) out.emplace_back(fmt::format("#{}", i), params[i]);
   return out;
 }
@@ -44,7 +44,7 @@ double norm_power_sum(const float* g, int64_t n, double p) {
 }  // namespace
 
 // total = (sum_i |g_i|^p)^(1/p) over every gradient element;  g *= max_norm / (total + 1e-6) if < 1
-double clip_grad_norm_(const nn::NamedTensors& params, double max_norm, double norm_type) {
+double clip_grad_norm_(const NamedTensors& params, double max_norm, double norm_type) {
   check(norm_type > 0, "clip_grad_norm_: norm_type {} must be positive", norm_type);
   check(max_norm >= 0, "clip_grad_norm_: max_norm {} is negative", max_norm);
   double sum = 0;
@@ -86,17 +86,16 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
 }
 
 // g = clamp(g, -c, c)
-void clip_grad_value_(const nn::NamedTensors& params, double clip_value) {
+void clip_grad_value_(const NamedTensors& params, double clip_value) {
   check(clip_value >= 0, "clip_grad_value_: clip_value {} is negative", clip_value);
   const float c = static_cast<float>(clip_value);
   for (const auto& [_, p] : params) {
     const Tensor g = p.grad();
     if (!g.defined()) continue;
-    float* d = g.data();
+    float* d = g.mutable_data();
     parallel_for(g.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) d[i] = std::clamp(d[i], -c, c);
     });
-    g.storage()->bump_version();
   }
 }
 

@@ -33,7 +33,6 @@ void Optimizer::step() {
       ++state.step;
       Tensor p = param;
       update(group, name, p, grad, state);
-      p.storage()->bump_version();  // update() writes through data(): saved copies of p are now stale
     }
   }
   ++step_count_;
@@ -104,25 +103,20 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
   step_count_ = state.step;
 }
 
-std::vector<ParamGroup> decay_groups(nn::Module& model, double lr, double weight_decay) {
-  std::set<std::string> no_decay;
-  for (const auto& [prefix, module] : model.named_modules()) {
-    const std::string type = module->type_name();
-    if (type != "LayerNorm" && type != "Embedding") continue;
-    for (const auto& [name, _] : module->named_parameters())
-      no_decay.insert(prefix.empty() ? name : prefix + "." + name);
-  }
-  auto is_bias = [](const std::string& name) {
-    const std::string last = name.substr(name.find_last_of('.') + 1);  // npos + 1 == 0
-    return last.starts_with("bias") || last.ends_with("bias");
-  };
+std::vector<ParamGroup> decay_groups(const NamedTensors& params, const std::set<std::string>& no_decay, double lr,
+                                     double weight_decay) {
+  check(!params.empty(), "decay_groups: there are no parameters");
+  std::set<std::string> unused = no_decay;
   ParamGroup decay{{}, lr, weight_decay}, plain{{}, lr, 0.0};
-  for (const auto& [name, p] : model.named_parameters())
-    (no_decay.count(name) || is_bias(name) ? plain : decay).params.emplace_back(name, p);
+  for (const auto& [name, p] : params) {
+    (no_decay.count(name) > 0 ? plain : decay).params.emplace_back(name, p);
+    unused.erase(name);
+  }
+  check(unused.empty(), "decay_groups: no_decay names parameters that are not among the parameters: {}",
+        fmt::join(unused, ", "));
   std::vector<ParamGroup> out;
   if (!decay.params.empty()) out.push_back(std::move(decay));
   if (!plain.params.empty()) out.push_back(std::move(plain));
-  check(!out.empty(), "decay_groups: the model has no parameters");
   return out;
 }
 

@@ -5,18 +5,19 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "attograd/core/named_tensors.h"
 #include "attograd/core/tensor.h"
-#include "attograd/nn/module.h"
 
 namespace ag::optim {
 
 /// Parameters that share a learning rate and a weight decay (one entry of torch's param_groups).
 /// Names are the model's parameter names; they name the optimizer's state in checkpoints.
 struct ParamGroup {
-  nn::NamedTensors params;
+  NamedTensors params;
   double lr;
   double weight_decay = 0;
 };
@@ -81,7 +82,9 @@ class Optimizer {
 
  protected:
   /// Updates parameter `p` (named `name`, in `group`) in place from `grad`; `state.step` has
-  /// already been incremented for this update. Runs under NoGradGuard.
+  /// already been incremented for this update. Runs under NoGradGuard. Write p and the state
+  /// tensors through mutable_data(), so that a backward that saved them raises rather than reading
+  /// the new values.
   virtual void update(const ParamGroup& group, const std::string& name, Tensor& p, const Tensor& grad,
                       ParamState& state) = 0;
   /// Sets the optimizer-wide hyper-parameters from a checkpoint (all names of hyper_parameters()).
@@ -93,11 +96,12 @@ class Optimizer {
   int64_t step_count_ = 0;
 };
 
-/// Splits a model's parameters into a weight-decay group and a no-decay group (the usual AdamW
-/// recipe). No decay: every parameter of a module whose type_name() is "LayerNorm" or "Embedding",
-/// and every parameter whose last name component starts or ends with "bias" (bias, bias_ih_l0,
-/// in_proj_bias); decay: all others (Linear, LSTM and attention weight matrices). Both groups get
-/// `lr`; empty groups are left out.
-std::vector<ParamGroup> decay_groups(nn::Module& model, double lr, double weight_decay);
+/// Splits parameters into a weight-decay group and a no-decay group (the usual AdamW recipe): the
+/// parameters named in `no_decay` go to the second group (weight_decay 0), all others to the first;
+/// each group keeps the order of `params`. Both groups get `lr`; an empty group is left out. Raises
+/// ag::Error when `params` is empty or `no_decay` names a parameter `params` does not hold. For a
+/// model: decay_groups(model.named_parameters(), nn::no_weight_decay(model), lr, weight_decay).
+std::vector<ParamGroup> decay_groups(const NamedTensors& params, const std::set<std::string>& no_decay, double lr,
+                                     double weight_decay);
 
 }  // namespace ag::optim

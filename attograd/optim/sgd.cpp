@@ -5,7 +5,7 @@
 
 namespace ag::optim {
 
-SGD::SGD(const nn::NamedTensors& params, double lr, double momentum, double dampening, double weight_decay,
+SGD::SGD(const NamedTensors& params, double lr, double momentum, double dampening, double weight_decay,
          bool nesterov)
     : SGD(std::vector<ParamGroup>{ParamGroup{params, lr, weight_decay}}, momentum, dampening, nesterov) {}
 
@@ -37,7 +37,7 @@ void SGD::update(const ParamGroup& group, const std::string&, Tensor& p, const T
   const int64_t n = p.numel();
   const float lr = static_cast<float>(group.lr), wd = static_cast<float>(group.weight_decay);
   const float mu = static_cast<float>(momentum_), keep = static_cast<float>(1 - dampening_);
-  float* w = p.data();
+  float* w = p.mutable_data();
   const float* g = grad.data();
   if (momentum_ == 0) {
     parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
@@ -51,7 +51,7 @@ void SGD::update(const ParamGroup& group, const std::string&, Tensor& p, const T
   Tensor& buffer = emplaced.first->second;
   const bool first = emplaced.second;
   if (first) buffer = empty(p.shape());
-  float* buf = buffer.data();
+  float* buf = buffer.mutable_data();
   const bool nesterov = nesterov_;
   parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
@@ -60,7 +60,6 @@ void SGD::update(const ParamGroup& group, const std::string&, Tensor& p, const T
       w[i] -= lr * (nesterov ? d + mu * buf[i] : buf[i]);
     }
   });
-  buffer.storage()->bump_version();
 }
 
 }  // namespace ag::optim

@@ -14,7 +14,7 @@ namespace ag::optim {
 class SGD : public Optimizer {
  public:
   /// One group (torch.optim.SGD(model.parameters(), lr, momentum, dampening, weight_decay, nesterov)).
-  SGD(const nn::NamedTensors& params, double lr, double momentum = 0, double dampening = 0, double weight_decay = 0,
+  SGD(const NamedTensors& params, double lr, double momentum = 0, double dampening = 0, double weight_decay = 0,
       bool nesterov = false);
   /// Several groups, each with its lr and weight_decay.
   explicit SGD(std::vector<ParamGroup> groups, double momentum = 0, double dampening = 0, bool nesterov = false);

@@ -1,8 +1,9 @@
 // The autograd tour: a 2-layer MLP learns to separate two interleaved half-moons, trained with
 // nothing but core/ (tensors, ops, backward) and a hand-written gradient-descent step.
 #include <cmath>
-#include <cstdio>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "attograd/core/core.h"
 
@@ -55,9 +56,9 @@ int main() {
   Tensor b2 = ag::uniform({2}, -bound2, bound2, gen).requires_grad_();
   const std::vector<Tensor> params = {w1, b1, w2, b2};
 
-  std::printf("autograd tour: a 2-layer MLP (2 -> %lld -> 2, tanh) on two half-moons (%lld points)\n",
-              static_cast<long long>(hidden), static_cast<long long>(data.labels.numel()));
-  std::printf("%6s  %10s  %9s\n", "step", "loss", "accuracy");
+  fmt::print("autograd tour: a 2-layer MLP (2 -> {} -> 2, tanh) on two half-moons ({} points)\n", hidden,
+             data.labels.numel());
+  fmt::print("{:>6}  {:>10}  {:>9}\n", "step", "loss", "accuracy");
   const int steps = 1000;
   const float lr = 0.5f;
   float first_loss = 0, last_loss = 0, last_accuracy = 0;
@@ -82,12 +83,12 @@ int main() {
     if (step == 0) first_loss = last_loss;
     if (step % 100 == 0) {
       last_accuracy = accuracy(logits, data.labels);
-      std::printf("%6d  %10.4f  %8.1f%%\n", step, last_loss, 100.0f * last_accuracy);
+      fmt::print("{:6}  {:10.4f}  {:8.1f}%\n", step, last_loss, 100.0f * last_accuracy);
     }
   }
 
   // The learned decision regions, as text: '.' is class 0 (upper moon), '#' class 1.
-  std::printf("\ndecision regions over [-1.5, 2.5] x [-1, 1.5]:\n");
+  fmt::print("\ndecision regions over [-1.5, 2.5] x [-1, 1.5]:\n");
   ag::NoGradGuard no_grad;
   for (int row = 0; row < 12; ++row) {
     std::string line;
@@ -97,9 +98,9 @@ int main() {
       Tensor logits = ag::linear(ag::tanh(ag::linear(ag::from_data({x, y}, {1, 2}), w1, b1)), w2, b2);
       line += logits.at({0, 1}) > logits.at({0, 0}) ? '#' : '.';
     }
-    std::printf("  %s\n", line.c_str());
+    fmt::print("  {}\n", line);
   }
-  std::printf("\nsummary: loss %.4f -> %.4f in %d steps, training accuracy %.1f%%\n", first_loss, last_loss, steps,
-              100.0f * last_accuracy);
+  fmt::print("\nsummary: loss {:.4f} -> {:.4f} in {} steps, training accuracy {:.1f}%\n", first_loss, last_loss, steps,
+             100.0f * last_accuracy);
   return last_loss < first_loss ? 0 : 1;
 }

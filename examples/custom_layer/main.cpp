@@ -1,7 +1,8 @@
 // Writing your own layer: a Module built from existing ops (a highway layer), and an op with its own
 // hand-written backward (softplus). Both are gradient-checked, then trained together on a toy task.
 #include <cmath>
-#include <cstdio>
+
+#include <fmt/format.h>
 
 #include "attograd/core/core.h"
 #include "attograd/nn/linear.h"
@@ -58,7 +59,7 @@ int main() {
   // Check the op's backward against finite differences, at inputs across its range.
   Tensor x = ag::uniform({4, 5}, -3.0f, 3.0f, gen).requires_grad_();
   auto r = ag::gradcheck([](const std::vector<Tensor>& in) { return softplus(in[0]); }, {x});
-  std::printf("gradcheck softplus: %s\n", r.ok ? "ok" : r.message.c_str());
+  fmt::print("gradcheck softplus: {}\n", r.ok ? "ok" : r.message);
   failures += !r.ok;
 
   // Check the layer: gradients of its input and of every parameter.
@@ -66,9 +67,9 @@ int main() {
   std::vector<Tensor> inputs{x};
   for (const Tensor& p : layer.parameters()) inputs.push_back(p);
   r = ag::gradcheck([&](const std::vector<Tensor>&) { return layer.forward(x); }, inputs);
-  std::printf("gradcheck Highway (input and %zu parameters): %s\n", inputs.size() - 1, r.ok ? "ok" : r.message.c_str());
+  fmt::print("gradcheck Highway (input and {} parameters): {}\n", inputs.size() - 1, r.ok ? "ok" : r.message);
   failures += !r.ok;
-  std::printf("\n%s\n", layer.summary().c_str());
+  fmt::print("\n{}\n", layer.summary());
 
   // Train two highway layers and a readout to fit y = sin(x1) + x2^2 / 4 on random points.
   Highway h1(2), h2(2);
@@ -91,8 +92,8 @@ int main() {
     }
     if (step == 0) first = loss.item();
     last = loss.item();
-    if (step % 100 == 0) std::printf("step %3d  mse %.4f\n", step, last);
+    if (step % 100 == 0) fmt::print("step {:3}  mse {:.4f}\n", step, last);
   }
-  std::printf("summary: gradchecks %s; mse %.4f -> %.4f in 500 steps\n", failures ? "FAILED" : "passed", first, last);
+  fmt::print("summary: gradchecks {}; mse {:.4f} -> {:.4f} in 500 steps\n", failures ? "FAILED" : "passed", first, last);
   return failures == 0 && last < first ? 0 : 1;
 }

@@ -78,8 +78,7 @@ void Classifier::keras_init() {
     init::zeros_(w.bias_ih);
     init::zeros_(w.bias_hh);
     ag::NoGradGuard no_grad;
-    std::fill_n(w.bias_ih.data() + H, H, 1.0f);  // gate order i, f, g, o: the forget gate's slice
-    w.bias_ih.storage()->bump_version();
+    std::fill_n(w.bias_ih.mutable_data() + H, H, 1.0f);  // gate order i, f, g, o: the forget gate's slice
   }
   init::xavier_uniform_(classifier_->weight);
   init::zeros_(classifier_->bias);

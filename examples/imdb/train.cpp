@@ -12,6 +12,7 @@
 #include "attograd/data/imdb.h"
 #include "attograd/data/shuffle.h"
 #include "attograd/nn/hdf5.h"
+#include "attograd/nn/weight_decay.h"
 #include "attograd/optim/adam.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/run_checkpoint.h"
@@ -76,7 +77,7 @@ std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Clas
     return std::make_unique<ag::optim::Adam>(
         std::vector<ag::optim::ParamGroup>{{model.named_parameters(), o.lr, o.weight_decay}});
   if (o.optimizer == "adamw")
-    return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model, o.lr, o.weight_decay));
+    return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model.named_parameters(), ag::nn::no_weight_decay(model), o.lr, o.weight_decay));
   throw ag::Error(fmt::format("--optimizer must be adam or adamw, got '{}'", o.optimizer));
 }
 

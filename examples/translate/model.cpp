@@ -212,8 +212,7 @@ TransformerSeq2Seq::TransformerSeq2Seq(const TranslationConfig& config) : Seq2Se
   for (auto* e : {src_embedding.get(), trg_embedding.get()}) {
     ag::nn::init::normal_(e->weight, 0.0f, 1.0f / std::sqrt(static_cast<float>(c.d_model)));
     ag::NoGradGuard no_grad;
-    std::fill_n(e->weight.data() + kPad * c.d_model, c.d_model, 0.0f);
-    e->weight.storage()->bump_version();
+    std::fill_n(e->weight.mutable_data() + kPad * c.d_model, c.d_model, 0.0f);
   }
   if (c.positions == "learned") {
     src_positions =

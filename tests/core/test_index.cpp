@@ -15,16 +15,13 @@
 
 namespace {
 
+using ag::testing::random_leaf;
+
 using ag::testing::error_of;
 
 using ag::IntTensor;
 using ag::Shape;
 using ag::Tensor;
-
-Tensor random_leaf(Shape shape, uint64_t seed) {
-  ag::Generator gen(seed);
-  return ag::randn(std::move(shape), gen).requires_grad_();
-}
 
 // ---- index_select -------------------------------------------------------------------------------
 

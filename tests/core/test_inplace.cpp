@@ -53,6 +53,36 @@ TEST(InPlace, ChangingAViewOfASavedTensorIsCaught) {
   EXPECT_NE(backward_error(loss).find("exp"), std::string::npos);
 }
 
+// A custom layer or optimizer that writes through mutable_data() cannot forget the version bump.
+TEST(InPlace, AWriteThroughMutableDataIsCaught) {
+  Tensor w = ag::from_data({1, 2}, {2}).requires_grad_();
+  Tensor x = ag::from_data({3, 4}, {2}).requires_grad_();
+  Tensor loss = ag::sum(w * x);
+  {
+    ag::NoGradGuard no_grad;
+    w.mutable_data()[0] = 5.0f;
+  }
+  const std::string msg = backward_error(loss);
+  EXPECT_NE(msg.find("mul"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("modified in place"), std::string::npos) << msg;
+}
+
+// mutable_data() follows the in-place ops' rule: no writes to a tensor that requires grad while
+// grad mode is on.
+TEST(InPlace, MutableDataOfATensorThatRequiresGradNeedsNoGradMode) {
+  Tensor w = ag::ones({2}).requires_grad_();
+  try {
+    w.mutable_data();
+    ADD_FAILURE() << "no ag::Error was raised";
+  } catch (const ag::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mutable_data"), std::string::npos) << e.what();
+  }
+  const Tensor fresh = ag::zeros({2});
+  const uint64_t before = fresh.version();
+  fresh.mutable_data()[1] = 1.0f;  // no grad needed: allowed, and counted
+  EXPECT_EQ(fresh.version(), before + 1);
+}
+
 TEST(InPlace, ChangingATensorNoNodeSavedIsFine) {
   Tensor a = ag::ones({2}).requires_grad_();
   Tensor b = ag::ones({2}).requires_grad_();

@@ -17,15 +17,12 @@
 
 namespace {
 
+using ag::testing::random_leaf;
+
 using ag::testing::error_of;
 
 using ag::Shape;
 using ag::Tensor;
-
-Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f, float shift = 0.0f) {
-  ag::Generator gen(seed);
-  return ag::normal(std::move(shape), shift, scale, gen).requires_grad_();
-}
 
 // Naive F.layer_norm over the last d elements of each row, in double.
 std::vector<double> naive_layer_norm(const Tensor& x, int64_t d, const Tensor& w, const Tensor& b, double eps) {

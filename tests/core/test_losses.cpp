@@ -20,17 +20,14 @@
 
 namespace {
 
+using ag::testing::random_leaf;
+
 using ag::testing::error_of;
 
 using ag::IntTensor;
 using ag::Reduction;
 using ag::Shape;
 using ag::Tensor;
-
-Tensor random_leaf(Shape shape, uint64_t seed, float scale = 1.0f) {
-  ag::Generator gen(seed);
-  return ag::normal(std::move(shape), 0.0f, scale, gen).requires_grad_();
-}
 
 // torch's cross-entropy, one row at a time, in double: loss_i = (1 - eps) * -log p[t] + eps * mean_c(-log p[c]),
 // 0 for an ignored target. Returns the per-row losses and the number of targets not ignored.

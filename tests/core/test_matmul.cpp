@@ -15,17 +15,13 @@
 
 namespace {
 
+using ag::testing::random_tensor;
+
 using ag::testing::error_of;
 using ag::testing::expect_mentions;
 
 using ag::Shape;
 using ag::Tensor;
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = true) {
-  ag::Generator gen(seed);
-  Tensor t = ag::uniform(shape, -1.0f, 1.0f, gen);
-  return requires_grad ? t.requires_grad_() : t;
-}
 
 void expect_all_close(const std::vector<float>& actual, const std::vector<float>& expected, float tol = 1e-5f) {
   ASSERT_EQ(actual.size(), expected.size());

@@ -13,17 +13,13 @@
 
 namespace {
 
+using ag::testing::random_tensor;
+
 using ag::testing::error_of;
 using ag::testing::expect_mentions;
 
 using ag::Shape;
 using ag::Tensor;
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = true) {
-  ag::Generator gen(seed);
-  Tensor t = ag::uniform(shape, -1.0f, 1.0f, gen);
-  return requires_grad ? t.requires_grad_() : t;
-}
 
 // 0, 1, 2, ... in the given shape.
 Tensor iota(const Shape& shape) { return ag::arange(ag::numel(shape)).reshape(shape); }

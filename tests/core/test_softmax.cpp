@@ -17,6 +17,8 @@
 
 namespace {
 
+using ag::testing::random_leaf;
+
 using ag::testing::error_of;
 
 using ag::Shape;
@@ -42,11 +44,6 @@ std::vector<double> naive_softmax(const Tensor& x, int64_t dim, bool log) {
       }
     }
   return out;
-}
-
-Tensor random_leaf(Shape shape, uint64_t seed) {
-  ag::Generator gen(seed);
-  return ag::randn(std::move(shape), gen).requires_grad_();
 }
 
 TEST(Softmax, MatchesNaiveAlongEveryDim) {

@@ -4,7 +4,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace ag::testing {
 
@@ -56,7 +57,8 @@ inline void seal_header(std::string& h) {
   std::memset(&h[148], ' ', 8);
   unsigned sum = 0;
   for (unsigned char c : h) sum += c;
-  std::snprintf(&h[148], 8, "%06o", sum);
+  fmt::format_to(&h[148], "{:06o}", sum);
+  h[154] = '\0';  // six octal digits, NUL, space
 }
 
 /// A POSIX ustar header block for an entry of `type` ('0' file, '5' folder, 'L' GNU long name,
@@ -64,8 +66,8 @@ inline void seal_header(std::string& h) {
 inline std::string tar_header(const std::string& name, uint64_t size, char type) {
   std::string h(512, '\0');
   std::memcpy(&h[0], name.data(), std::min<size_t>(name.size(), 100));
-  std::snprintf(&h[100], 8, "%07o", 0644);
-  std::snprintf(&h[124], 12, "%011llo", static_cast<unsigned long long>(size));
+  fmt::format_to(&h[100], "{:07o}", 0644);  // the NULs after the fields are the header's own
+  fmt::format_to(&h[124], "{:011o}", size);
   h[156] = type;
   std::memcpy(&h[257], "ustar", 6);
   std::memcpy(&h[263], "00", 2);

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "attograd/data/bucketing.h"
 #include "attograd/data/parallel_corpus.h"
 #include "attograd/data/tokenizer.h"
@@ -128,8 +130,8 @@ TEST(Multi30k, TokenizerMatchesTheDatasetsTokenisation) {
       for (const auto& t : c.source[i]) raw += t + " ";
       same += ag::data::tokenize_sentence(raw, lang) == c.target[i];
     }
-    std::printf("[multi30k] %s: %lld of %lld raw training sentences tokenised exactly as the dataset\n", lang.c_str(),
-                static_cast<long long>(same), static_cast<long long>(c.size()));
+    fmt::print("[multi30k] {}: {} of {} raw training sentences tokenised exactly as the dataset\n", lang, same,
+               c.size());
     EXPECT_GE(static_cast<double>(same) / static_cast<double>(c.size()), 0.99);
   }
   const ag::data::ParallelCorpus val = ag::data::read_multi30k(dir, "val", "de", "en");

@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "attograd/core/core.h"
@@ -274,11 +275,10 @@ TEST(ImdbExample, ShortRunOnRealReviewsLearns) {
   o.threads = 1;  // ctest runs tests side by side on 2 cores: one thread each never oversubscribes them
   o.seed = 1;
   const imdb::TrainResult r = imdb::train(o);
-  std::printf("[imdb short run] best validation accuracy %.2f%% after %lld steps\n", 100 * r.best_val_accuracy,
-              static_cast<long long>(r.steps));
+  fmt::print("[imdb short run] best validation accuracy {:.2f}% after {} steps\n", 100 * r.best_val_accuracy, r.steps);
   EXPECT_EQ(r.steps, o.epochs * 56);
   if (kSanitized) {
-    std::printf("[imdb short run] sanitized build: 1 epoch, the 70%% bound is checked by the unsanitized builds\n");
+    fmt::print("[imdb short run] sanitized build: 1 epoch, the 70% bound is checked by the unsanitized builds\n");
   } else {
     EXPECT_GE(r.best_val_accuracy, 0.70);
   }

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include "attograd/core/core.h"
 #include "attograd/data/parallel_corpus.h"
 #include "examples/translate/evaluate.h"
@@ -431,11 +433,11 @@ TEST(TranslateTrain, TinyTransformerLearnsToReverseSentences) {
   const translate::LoadedModel m = translate::load_model((r.run / "last.h5").string());
   const ag::data::ParallelCorpus test = ag::data::read_multi30k(r.data, "test_2016_flickr", "de", "en");
   const translate::Evaluation e = translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, test);
-  std::printf("[reverse] held-out greedy %s (val loss %.4f after %lld steps)\n", e.bleu.to_string().c_str(),
-              r.result.last_val_loss, static_cast<long long>(r.result.steps));
+  fmt::print("[reverse] held-out greedy {} (val loss {:.4f} after {} steps)\n", e.bleu.to_string(),
+             r.result.last_val_loss, r.result.steps);
   EXPECT_GT(e.bleu.score, 90.0);
   const translate::Evaluation beam = translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, test, 3);
-  std::printf("[reverse] held-out beam 3 %s\n", beam.bleu.to_string().c_str());
+  fmt::print("[reverse] held-out beam 3 {}\n", beam.bleu.to_string());
   EXPECT_GT(beam.bleu.score, 90.0);
   EXPECT_TRUE(fs::exists(r.run / "metrics.csv"));
 }
@@ -454,7 +456,7 @@ TEST(TranslateTrain, AttentionSvgShowsEverySourceAndTargetWord) {
     ASSERT_EQ(out.size(), 2u);
     const translate::SentenceTranslation& t = out[0];
     EXPECT_EQ(t.source_words, (std::vector<std::string>{"ant", "cat", "hen", "fox", "<eos>"}));
-    std::printf("[predict beam %lld] %s -> %s\n", static_cast<long long>(beam), t.text.c_str(), t.translation().c_str());
+    fmt::print("[predict beam {}] {} -> {}\n", beam, t.text, t.translation());
     const std::string svg = translate::attention_svg(t);
     EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
@@ -492,7 +494,7 @@ TEST(TranslateTrain, EvalOnFilesWritesOneHypothesisPerLine) {
   ASSERT_EQ(lines.size(), 26u);
   int exact = 0;
   for (size_t i = 0; i < trg.size(); ++i) exact += lines[i] == trg[i];
-  std::printf("[eval files] %s, %d of %zu exact\n", e.bleu.to_string().c_str(), exact, trg.size());
+  fmt::print("[eval files] {}, {} of {} exact\n", e.bleu.to_string(), exact, trg.size());
   EXPECT_GT(e.bleu.score, 80.0);
 }
 

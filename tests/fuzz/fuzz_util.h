@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
+
 namespace ag::fuzz {
 
 /// A folder of this process under $TMPDIR, emptied before each input and removed at a normal exit
@@ -46,7 +48,7 @@ inline void write_file(const std::filesystem::path& path, std::string_view bytes
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) {
-    std::fprintf(stderr, "fuzz: cannot write %s\n", path.c_str());
+    fmt::print(stderr, "fuzz: cannot write {}\n", path.string());
     std::abort();
   }
 }
@@ -85,7 +87,7 @@ class Bytes {
 
 /// Stops the fuzzer with a message: an input broke a property the reader promises.
 [[noreturn]] inline void broken(const char* what) {
-  std::fprintf(stderr, "fuzz: property broken: %s\n", what);
+  fmt::print(stderr, "fuzz: property broken: {}\n", what);
   std::abort();
 }
 

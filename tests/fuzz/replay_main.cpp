@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 int main(int argc, char** argv) {
@@ -29,17 +31,17 @@ int main(int argc, char** argv) {
     }  // a folder that does not exist yet (no regression input so far) has nothing to replay
   }
   if (inputs.empty()) {
-    std::fprintf(stderr, "replay: no inputs found in the folders given\n");
+    fmt::print(stderr, "replay: no inputs found in the folders given\n");
     return 1;
   }
   for (const fs::path& path : inputs) {
     std::ifstream in(path, std::ios::binary);
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-    std::printf("replay: %s (%zu bytes)\n", path.c_str(), bytes.size());
+    fmt::print("replay: {} ({} bytes)\n", path.string(), bytes.size());
     std::fflush(stdout);  // the last line printed names the input if it crashes
     std::vector<uint8_t> data(bytes.begin(), bytes.end());
     LLVMFuzzerTestOneInput(data.data(), data.size());
   }
-  std::printf("replay: %zu inputs ran without a crash\n", inputs.size());
+  fmt::print("replay: {} inputs ran without a crash\n", inputs.size());
   return 0;
 }

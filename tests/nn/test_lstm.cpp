@@ -419,12 +419,12 @@ TEST(LSTMErrors, NameTheProblem) {
   expect_mentions(error_of([&] { ag::lstm_layer(ag::zeros({2, 4, 5}), {}, {}, {}, w_ih, w_hh, {}, {}); }),
                   {"lstm_layer", "(2, 4, 5)", "(8, 3)"});
   expect_mentions(error_of([&] { ag::lstm_layer(ag::zeros({2, 4, 3}), {}, {}, {}, w_ih, ag::zeros({8, 3}), {}, {}); }),
-                  {"lstm_layer", "w_hh (8, 3)", "(8, 2)"});
+                  {"lstm_layer", "weight_hh (8, 3)", "(8, 2)"});
   expect_mentions(error_of([&] { ag::lstm_layer(ag::zeros({2, 4, 3}), {}, {}, {}, ag::zeros({7, 3}), w_hh, {}, {}); }),
-                  {"lstm_layer", "w_ih", "(7, 3)"});
+                  {"lstm_layer", "weight_ih", "(7, 3)"});
   expect_mentions(
       error_of([&] { ag::lstm_layer(ag::zeros({2, 4, 3}), {}, {}, {}, w_ih, w_hh, ag::zeros({6}), {}); }),
-      {"lstm_layer", "b_ih (6)"});
+      {"lstm_layer", "bias_ih (6)"});
   expect_mentions(
       error_of([&] { ag::lstm_layer(ag::zeros({2, 4, 3}), IntTensor({4, 5}, {2}), {}, {}, w_ih, w_hh, {}, {}); }),
       {"lstm_layer", "lengths[1] = 5", "[1, 4]"});
@@ -449,8 +449,8 @@ TEST(LSTMBidirectionalOp, EqualsTwoSingleDirectionCalls) {
       return leaves.back();
     };
     const ag::Tensor x = leaf({B, T, I}, 1);
-    const ag::LSTMLayerWeights f{leaf({4 * H, I}, 2), leaf({4 * H, H}, 3), leaf({4 * H}, 4), leaf({4 * H}, 5)};
-    const ag::LSTMLayerWeights r{leaf({4 * H, I}, 6), leaf({4 * H, H}, 7), leaf({4 * H}, 8), leaf({4 * H}, 9)};
+    const ag::LSTMWeights f{leaf({4 * H, I}, 2), leaf({4 * H, H}, 3), leaf({4 * H}, 4), leaf({4 * H}, 5)};
+    const ag::LSTMWeights r{leaf({4 * H, I}, 6), leaf({4 * H, H}, 7), leaf({4 * H}, 8), leaf({4 * H}, 9)};
     const ag::Tensor h0f = leaf({B, H}, 10), c0f = leaf({B, H}, 11), h0r = leaf({B, H}, 12), c0r = leaf({B, H}, 13);
     const ag::IntTensor lengths({5, 2, 4}, {B});
     // Each output weighted differently, so every gradient path matters.
@@ -466,8 +466,8 @@ TEST(LSTMBidirectionalOp, EqualsTwoSingleDirectionCalls) {
     std::vector<ag::Tensor> fused_grads;
     for (const ag::Tensor& t : leaves) fused_grads.push_back(t.grad().clone()), t.zero_grad();
 
-    const ag::LSTMLayerOutput a = ag::lstm_layer(x, lengths, h0f, c0f, f.w_ih, f.w_hh, f.b_ih, f.b_hh, false);
-    const ag::LSTMLayerOutput b = ag::lstm_layer(x, lengths, h0r, c0r, r.w_ih, r.w_hh, r.b_ih, r.b_hh, true);
+    const ag::LSTMLayerOutput a = ag::lstm_layer(x, lengths, h0f, c0f, f.weight_ih, f.weight_hh, f.bias_ih, f.bias_hh, false);
+    const ag::LSTMLayerOutput b = ag::lstm_layer(x, lengths, h0r, c0r, r.weight_ih, r.weight_hh, r.bias_ih, r.bias_hh, true);
     loss_of({a.output, a.h_n, a.c_n, b.output, b.h_n, b.c_n}).backward();
     ag::testing::expect_equal_rel(both.forward.output, a.output, "forward output");
     ag::testing::expect_equal_rel(both.reverse.output, b.output, "reverse output");

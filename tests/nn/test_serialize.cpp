@@ -24,6 +24,7 @@
 #include "attograd/nn/sealed_file.h"
 #include "attograd/nn/linear.h"
 #include "attograd/nn/sequential.h"
+#include "attograd/nn/weight_decay.h"
 #include "attograd/train/run_checkpoint.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/clip.h"
@@ -96,7 +97,7 @@ TEST_F(Serialize, StateDictFileRoundTripIsBitwise) {
 TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
   ag::manual_seed(5);
   auto model = make_model();
-  ag::optim::AdamW opt(ag::optim::decay_groups(*model, 0.01, 0.1), {0.9, 0.95}, 1e-7, /*amsgrad=*/true);
+  ag::optim::AdamW opt(ag::optim::decay_groups(model->named_parameters(), ag::nn::no_weight_decay(*model), 0.01, 0.1), {0.9, 0.95}, 1e-7, /*amsgrad=*/true);
   ag::optim::WarmupCosine sched(opt, 2, 10, 0.1);
   const Tensor x = ag::randn({6, 4}, ag::default_generator());
   for (int step = 0; step < 3; ++step) {
@@ -286,7 +287,7 @@ struct TrainingRun {
   explicit TrainingRun(uint64_t init_seed) {
     ag::manual_seed(init_seed);
     model = make_model(4, 8);
-    opt = std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(*model, 0.05, 0.1));
+    opt = std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model->named_parameters(), ag::nn::no_weight_decay(*model), 0.05, 0.1));
     sched = std::make_unique<ag::optim::WarmupCosine>(*opt, 3, kEpochs * kBatches, 0.1);
     ag::Generator data_gen(99);
     x = ag::randn({kSamples, 4}, data_gen);

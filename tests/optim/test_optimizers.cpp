@@ -19,6 +19,7 @@
 #include "attograd/nn/layer_norm.h"
 #include "attograd/nn/linear.h"
 #include "attograd/nn/sequential.h"
+#include "attograd/nn/weight_decay.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/sgd.h"
 #include "tests/fixture.h"
@@ -27,7 +28,7 @@
 namespace {
 
 using ag::Tensor;
-using ag::nn::NamedTensors;
+using ag::NamedTensors;
 using ag::optim::Optimizer;
 using ag::optim::ParamGroup;
 using ag::testing::error_of;
@@ -226,7 +227,7 @@ std::set<std::string> names_of(const ParamGroup& g) {
 
 TEST(DecayGroups, SplitsWeightsFromBiasesNormsAndEmbeddings) {
   Mixed model;
-  const std::vector<ParamGroup> groups = ag::optim::decay_groups(model, 0.01, 0.1);
+  const std::vector<ParamGroup> groups = ag::optim::decay_groups(model.named_parameters(), ag::nn::no_weight_decay(model), 0.01, 0.1);
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(names_of(groups[0]), (std::set<std::string>{"proj.weight", "block.0.weight"}));
   EXPECT_EQ(names_of(groups[1]), (std::set<std::string>{"emb.weight", "proj.bias", "norm.weight", "norm.bias",
@@ -237,10 +238,19 @@ TEST(DecayGroups, SplitsWeightsFromBiasesNormsAndEmbeddings) {
   EXPECT_EQ(groups[1].lr, 0.01);
 }
 
+TEST(DecayGroups, RefusesNamesThatAreNotParameters) {
+  Mixed model;
+  std::set<std::string> no_decay = ag::nn::no_weight_decay(model);
+  no_decay.insert("proj.wieght");
+  expect_mentions(error_of([&] { ag::optim::decay_groups(model.named_parameters(), no_decay, 0.01, 0.1); }),
+                  {"decay_groups", "proj.wieght"});
+  expect_mentions(error_of([&] { ag::optim::decay_groups({}, {}, 0.01, 0.1); }), {"decay_groups", "no parameters"});
+}
+
 TEST(AdamW, ZeroGradientOnlyDecaysTheDecayGroup) {
   Mixed model;
   const double lr = 0.01, wd = 0.1;
-  ag::optim::AdamW opt(ag::optim::decay_groups(model, lr, wd));
+  ag::optim::AdamW opt(ag::optim::decay_groups(model.named_parameters(), ag::nn::no_weight_decay(model), lr, wd));
   NamedTensors before;
   for (const auto& [name, p] : model.named_parameters()) before.emplace_back(name, p.clone().detach());
   std::vector<Tensor> params, zeros;

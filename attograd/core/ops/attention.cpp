@@ -9,7 +9,6 @@
 
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
-#include "attograd/core/gemm.h"
 #include "attograd/core/kernels.h"
 #include "attograd/core/ops/softmax.h"
 #include "attograd/core/random.h"
@@ -25,8 +24,6 @@ using ConstMat = Eigen::Map<const RowMajor, 0, Stride>;
 using Mat = Eigen::Map<RowMajor, 0, Stride>;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-// Multiply-adds below which splitting independent matrices across threads does not pay.
-constexpr int64_t kParallelWork = 1 << 16;
 
 // A (rows, cols) matrix at p whose rows lie `stride` floats apart (one head inside packed heads).
 ConstMat cmat(const float* p, int64_t rows, int64_t cols, int64_t stride) { return {p, rows, cols, Stride(stride)}; }
@@ -41,19 +38,6 @@ Mat head(float* x, int64_t b, int64_t h, int64_t rows, int64_t width, int64_t H)
 }
 
 bool has_mask(const IntTensor& m) { return m.numel() > 0; }
-
-// row (n) holds scores with masked entries at -inf: row = softmax(row); all -inf -> zeros.
-void softmax_in_place(float* row, int64_t n) {
-  const float m = kernels::row_max(row, n);
-  if (m == kNegInf) {
-    std::fill_n(row, n, 0.0f);
-    return;
-  }
-  for (int64_t j = 0; j < n; ++j) row[j] -= m;
-  kernels::exp_inplace(row, n);
-  const float inv = static_cast<float>(1.0 / kernels::sum_double(row, n));
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-}
 
 // Where mask element (matrix p, row i, column j) lives: data[offset[p] + i * row + j * col], the mask
 // broadcast (stride 0) over a logical (batch..., Tq, Tk) whose leading dims p walks in row-major order.
@@ -107,18 +91,87 @@ struct KeepMask {
   }
 };
 
-}  // namespace
+// The sizes of a multi_head_attention call: H heads, Tq queries, Tk keys, head widths d (q, k) and
+// dv (v), the score scale, and dropout's keep decisions and 1 / (1 - p) (drop false: no dropout).
+struct HeadSizes {
+  int64_t H = 1, tq = 0, tk = 0, d = 0, dv = 0;
+  float scale = 1;
+  bool drop = false;
+  KeepMask keep;
+  float keep_scale = 1;
+};
 
-// For each batch b and head h (p = b * H + h), with Q, K, V, O head h's columns of batch b:
+// Forward of one (batch, head) pair p = b * H + h, with Q, K, V, O head h's columns of batch b:
 //   S = scale Q K^T, masked -> -inf;  P = softmax_rows(S);  W = P * keep / (1 - p_drop);  O = W V
-// backward (dW the gradient reaching the weights output, dO the output's):
+// probs (count, Tq, Tk) gets P; weights (count, Tq, Tk) gets W when dropping (else W is P).
+void head_forward(const HeadSizes& z, int64_t p, const float* q, const float* k, const float* v,
+                  const std::vector<MaskView>& masks, float* probs, float* weights, float* out) {
+  const int64_t b = p / z.H, h = p % z.H, tq = z.tq, tk = z.tk;
+  float* P = probs + p * tq * tk;
+  mat(P, tq, tk, tk).noalias() = z.scale * (head(q, b, h, tq, z.d, z.H) * head(k, b, h, tk, z.d, z.H).transpose());
+  for (int64_t i = 0; i < tq; ++i) {
+    float* row = P + i * tk;
+    for (const MaskView& m : masks) {
+      const int64_t* mr = m.row_ptr(p, i);
+      for (int64_t j = 0; j < tk; ++j)
+        if (mr[j * m.col] != 0) row[j] = kNegInf;
+    }
+    kernels::softmax_row(row, row, tk);
+  }
+  const float* W = P;
+  if (z.drop) {
+    float* Wd = weights + p * tq * tk;
+    z.keep.fill(static_cast<uint64_t>(p * tq * tk), tq * tk, Wd);
+    for (int64_t j = 0; j < tq * tk; ++j) Wd[j] *= P[j] * z.keep_scale;
+    W = Wd;
+  }
+  head(out, b, h, tq, z.dv, z.H).noalias() = cmat(W, tq, tk, tk) * head(v, b, h, tk, z.dv, z.H);
+}
+
+// What one head's backward reads (the forward's inputs, P and W) and writes (null: not wanted).
+// dout and dweights are the gradients reaching the output and the weights, each null for zeros.
+struct HeadBackwardData {
+  const float *q, *k, *v, *probs, *weights, *dout, *dweights;
+  float *dq, *dk, *dv;
+};
+
+// Backward of one (batch, head) pair p (dW the gradient reaching the weights output, dO the output's):
 //   dW' = dO V^T + dW;  dV = W^T dO;  dP = dW' * keep / (1 - p_drop);
 //   dS = P * (dP - rowsum(dP * P)) * scale;  dQ = dS K;  dK = dS^T Q
-// q (..., Tq, H*d), k (..., Tk, H*d), v (..., Tk, H*dv), output (..., Tq, H*dv), weights (..., H, Tq, Tk).
-AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t num_heads, float scale,
-                                     const std::vector<IntTensor>& masks, float dropout_p, bool training,
-                                     Generator* gen) {
-  const char* op = "multi_head_attention";
+// scratch holds Tq * Tk floats, twice that when dropping.
+void head_backward(const HeadSizes& z, int64_t p, const HeadBackwardData& io, float* scratch) {
+  const int64_t b = p / z.H, h = p % z.H, tq = z.tq, tk = z.tk, H = z.H, d = z.d, dv = z.dv;
+  const float *P = io.probs + p * tq * tk, *W = io.weights + p * tq * tk;
+  const ConstMat Q = head(io.q, b, h, tq, d, H), K = head(io.k, b, h, tk, d, H), V = head(io.v, b, h, tk, dv, H);
+  float* dP = scratch;
+  Mat dPm = mat(dP, tq, tk, tk);
+  if (io.dout) {
+    const ConstMat dO = head(io.dout, b, h, tq, dv, H);
+    dPm.noalias() = dO * V.transpose();
+    if (io.dv) head(io.dv, b, h, tk, dv, H).noalias() = cmat(W, tq, tk, tk).transpose() * dO;
+  } else {
+    dPm.setZero();
+    if (io.dv) head(io.dv, b, h, tk, dv, H).setZero();
+  }
+  if (io.dweights) dPm += cmat(io.dweights + p * tq * tk, tq, tk, tk);
+  if (z.drop) {
+    float* kept = dP + tq * tk;
+    z.keep.fill(static_cast<uint64_t>(p * tq * tk), tq * tk, kept);
+    for (int64_t j = 0; j < tq * tk; ++j) dP[j] *= kept[j] * z.keep_scale;
+  }
+  for (int64_t i = 0; i < tq; ++i) {  // softmax backward, row by row (masked P = 0 -> dS = 0)
+    float* r = dP + i * tk;
+    const float* pr = P + i * tk;
+    const float dot = static_cast<float>(kernels::dot_double(r, pr, tk));
+    for (int64_t j = 0; j < tk; ++j) r[j] = pr[j] * (r[j] - dot) * z.scale;
+  }
+  if (io.dq) head(io.dq, b, h, tq, d, H).noalias() = dPm * K;
+  if (io.dk) head(io.dk, b, h, tk, d, H).noalias() = dPm.transpose() * Q;
+}
+
+// The shapes multi_head_attention accepts: q (..., Tq, H*d), k (..., Tk, H*d), v (..., Tk, H*dv).
+void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, int64_t H, float dropout_p,
+                            const char* op) {
   check(q.defined() && k.defined() && v.defined(), "{}: q, k or v is undefined", op);
   check(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
         "{}: q {}, k {} and v {} need the same rank, at least 2", op, q.shape(), k.shape(), v.shape());
@@ -126,112 +179,116 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
   check(
       Shape(k.shape().begin(), k.shape().end() - 2) == batch && Shape(v.shape().begin(), v.shape().end() - 2) == batch,
       "{}: batch dims of q {}, k {} and v {} differ", op, q.shape(), k.shape(), v.shape());
-  const int64_t H = num_heads, tq = q.size(-2), tk = k.size(-2);
   check(H >= 1, "{}: num_heads must be positive, got {}", op, H);
-  check(v.size(-2) == tk, "{}: k {} and v {} have different lengths", op, k.shape(), v.shape());
-  check(tk >= 1, "{}: there are no keys to attend to (k {})", op, k.shape());
+  check(v.size(-2) == k.size(-2), "{}: k {} and v {} have different lengths", op, k.shape(), v.shape());
+  check(k.size(-2) >= 1, "{}: there are no keys to attend to (k {})", op, k.shape());
   check(q.size(-1) == k.size(-1), "{}: q {} and k {} have different feature sizes", op, q.shape(), k.shape());
   check(q.size(-1) % H == 0 && v.size(-1) % H == 0, "{}: feature sizes of q {} and v {} are not divisible by {} heads",
         op, q.shape(), v.shape(), H);
   check(dropout_p >= 0.0f && dropout_p <= 1.0f, "{}: dropout probability {} is not in [0, 1]", op, dropout_p);
-  const int64_t d = q.size(-1) / H, dv = v.size(-1) / H;
-  const int64_t count = numel(batch) * H;  // (batch, head) matrices
+}
+
+}  // namespace
+
+// Every (batch, head) pair is independent: head_forward and head_backward above, one pair per
+// parallel_for item. q (..., Tq, H*d), k (..., Tk, H*d), v (..., Tk, H*dv), output (..., Tq, H*dv),
+// weights (..., H, Tq, Tk).
+AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t num_heads, float scale,
+                                     const std::vector<IntTensor>& masks, float dropout_p, bool training,
+                                     Generator* gen) {
+  const char* op = "multi_head_attention";
+  check_attention_inputs(q, k, v, num_heads, dropout_p, op);
+  HeadSizes z;
+  z.H = num_heads, z.tq = q.size(-2), z.tk = k.size(-2), z.d = q.size(-1) / z.H, z.dv = v.size(-1) / z.H;
+  z.scale = scale;
+  const Shape batch(q.shape().begin(), q.shape().end() - 2);
+  const int64_t count = numel(batch) * z.H;  // (batch, head) matrices
   Shape logical = batch;
-  logical.insert(logical.end(), {H, tq, tk});
+  logical.insert(logical.end(), {z.H, z.tq, z.tk});
   std::vector<MaskView> views;
   for (const IntTensor& m : masks)
     if (has_mask(m)) views.push_back(view_mask(m, logical, op));
 
-  const bool drop = training && dropout_p > 0.0f;
-  KeepMask keep{0, 0, dropout_p};
-  if (drop) {
+  z.drop = training && dropout_p > 0.0f;
+  z.keep = KeepMask{0, 0, dropout_p};
+  if (z.drop) {
     Generator& g = gen ? *gen : default_generator();
-    keep.seed = g.seed();
-    keep.base = g.advance(static_cast<uint64_t>(count * tq * tk));
+    z.keep.seed = g.seed();
+    z.keep.base = g.advance(static_cast<uint64_t>(count * z.tq * z.tk));
   }
-  const float keep_scale = dropout_p < 1.0f ? 1.0f / (1.0f - dropout_p) : 0.0f;
+  z.keep_scale = dropout_p < 1.0f ? 1.0f / (1.0f - dropout_p) : 0.0f;
 
   Shape out_shape = batch;
-  out_shape.insert(out_shape.end(), {tq, H * dv});
+  out_shape.insert(out_shape.end(), {z.tq, z.H * z.dv});
   Tensor out = empty(out_shape), probs = empty(logical);
-  Tensor weights = drop ? empty(logical) : probs;
-  const float *pq = q.data(), *pk = k.data(), *pv = v.data();
-  float *po = out.data(), *pp = probs.data(), *pw = weights.data();
-  const int64_t grain = std::max<int64_t>(1, kParallelWork / std::max<int64_t>(1, tq * tk * (d + dv)));
+  Tensor weights = z.drop ? empty(logical) : probs;
+  const int64_t grain = kernels::grain_for(z.tq * z.tk * (z.d + z.dv), kernels::kMatrixGrain);
   detail::init_threads_once();
   parallel_for(count, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t b = p / H, h = p % H;
-      float* P = pp + p * tq * tk;
-      mat(P, tq, tk, tk).noalias() = scale * (head(pq, b, h, tq, d, H) * head(pk, b, h, tk, d, H).transpose());
-      for (int64_t i = 0; i < tq; ++i) {
-        float* row = P + i * tk;
-        for (const MaskView& m : views) {
-          const int64_t* mr = m.row_ptr(p, i);
-          for (int64_t j = 0; j < tk; ++j)
-            if (mr[j * m.col] != 0) row[j] = kNegInf;
-        }
-        softmax_in_place(row, tk);
-      }
-      const float* W = P;
-      if (drop) {
-        float* Wd = pw + p * tq * tk;
-        keep.fill(static_cast<uint64_t>(p * tq * tk), tq * tk, Wd);
-        for (int64_t j = 0; j < tq * tk; ++j) Wd[j] *= P[j] * keep_scale;
-        W = Wd;
-      }
-      head(po, b, h, tq, dv, H).noalias() = cmat(W, tq, tk, tk) * head(pv, b, h, tk, dv, H);
-    }
+    for (int64_t p = p0; p < p1; ++p)
+      head_forward(z, p, q.data(), k.data(), v.data(), views, probs.data(), weights.data(), out.data());
   });
 
   const bool need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad();
   auto backward = [sq = Saved(q), sk = Saved(k), sv = Saved(v), sp = Saved(probs),
-                   sw = Saved(drop ? weights : Tensor()), keep, drop, keep_scale, scale, H, tq, tk, d, dv, count, grain,
-                   need_q, need_k, need_v](const Grads& g) {
-    const Tensor& dout = g[0];
-    const Tensor& dweights = g[1];
+                   sw = Saved(z.drop ? weights : Tensor()), z, count, grain, need_q, need_k,
+                   need_v](const Grads& g) {
     Tensor dq = need_q ? empty(sq->shape()) : Tensor(), dk = need_k ? empty(sk->shape()) : Tensor();
-    Tensor dvt = need_v ? empty(sv->shape()) : Tensor();
-    const float *pq = sq->data(), *pk = sk->data(), *pv = sv->data(), *pp = sp->data();
-    const float* pw = drop ? sw->data() : pp;
-    const float* pdo = dout.defined() ? dout.data() : nullptr;
-    const float* pdw = dweights.defined() ? dweights.data() : nullptr;
+    Tensor dv = need_v ? empty(sv->shape()) : Tensor();
+    const float* pp = sp->data();
+    const HeadBackwardData io{sq->data(),
+                              sk->data(),
+                              sv->data(),
+                              pp,
+                              z.drop ? sw->data() : pp,
+                              g[0].defined() ? g[0].data() : nullptr,
+                              g[1].defined() ? g[1].data() : nullptr,
+                              dq.defined() ? dq.data() : nullptr,
+                              dk.defined() ? dk.data() : nullptr,
+                              dv.defined() ? dv.data() : nullptr};
     parallel_for(count, grain, [&](int64_t p0, int64_t p1) {
-      kernels::Scratch scratch(tq * tk * (drop ? 2 : 1));
-      float* dP = scratch.data();
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t b = p / H, h = p % H;
-        const float *P = pp + p * tq * tk, *W = pw + p * tq * tk;
-        const ConstMat Q = head(pq, b, h, tq, d, H), K = head(pk, b, h, tk, d, H), V = head(pv, b, h, tk, dv, H);
-        Mat dPm = mat(dP, tq, tk, tk);
-        if (pdo) {
-          const ConstMat dO = head(pdo, b, h, tq, dv, H);
-          dPm.noalias() = dO * V.transpose();
-          if (dvt.defined()) head(dvt.data(), b, h, tk, dv, H).noalias() = cmat(W, tq, tk, tk).transpose() * dO;
-        } else {
-          dPm.setZero();
-          if (dvt.defined()) head(dvt.data(), b, h, tk, dv, H).setZero();
-        }
-        if (pdw) dPm += cmat(pdw + p * tq * tk, tq, tk, tk);
-        if (drop) {
-          float* kept = dP + tq * tk;
-          keep.fill(static_cast<uint64_t>(p * tq * tk), tq * tk, kept);
-          for (int64_t j = 0; j < tq * tk; ++j) dP[j] *= kept[j] * keep_scale;
-        }
-        for (int64_t i = 0; i < tq; ++i) {  // softmax backward, row by row (masked P = 0 -> dS = 0)
-          float* r = dP + i * tk;
-          const float* pr = P + i * tk;
-          const float dot = static_cast<float>(kernels::dot_double(r, pr, tk));
-          for (int64_t j = 0; j < tk; ++j) r[j] = pr[j] * (r[j] - dot) * scale;
-        }
-        if (dq.defined()) head(dq.data(), b, h, tq, d, H).noalias() = dPm * K;
-        if (dk.defined()) head(dk.data(), b, h, tk, d, H).noalias() = dPm.transpose() * Q;
-      }
+      kernels::Scratch scratch(z.tq * z.tk * (z.drop ? 2 : 1));
+      for (int64_t p = p0; p < p1; ++p) head_backward(z, p, io, scratch.data());
     });
-    return Grads{dq, dk, dvt};
+    return Grads{dq, dk, dv};
   };
   std::vector<Tensor> outs = record_multi("multi_head_attention", {q, k, v}, {out, weights}, std::move(backward));
   return {outs[0], outs[1]};
+}
+
+// The core kernel treats q as one head (H = 1) over the leading dims: the mask gets a size-1 head dim
+// in front of its last two, and the weights (..., 1, Tq, Tk) lose it again.
+AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const IntTensor& mask,
+                                             float dropout_p, bool training, Generator* gen) {
+  const char* op = "scaled_dot_product_attention";
+  check(q.defined() && k.defined() && v.defined(), "{}: q, k or v is undefined", op);
+  check(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
+        "{}: q {}, k {} and v {} need the same rank, at least 2 (..., T, d)", op, q.shape(), k.shape(), v.shape());
+  const Shape batch(q.shape().begin(), q.shape().end() - 2);
+  check(
+      Shape(k.shape().begin(), k.shape().end() - 2) == batch && Shape(v.shape().begin(), v.shape().end() - 2) == batch,
+      "{}: leading dims of q {}, k {} and v {} differ", op, q.shape(), k.shape(), v.shape());
+  check(q.size(-1) == k.size(-1), "{}: q {} and k {} have different feature sizes", op, q.shape(), k.shape());
+  check(k.size(-2) == v.size(-2), "{}: k {} and v {} have different lengths", op, k.shape(), v.shape());
+  IntTensor m = mask;
+  if (mask.numel() > 0) {
+    Shape logical = batch;
+    logical.insert(logical.end(), {q.size(-2), k.size(-2)});
+    bool ok = mask.dim() <= logical.rank();
+    for (int64_t d = 0; ok && d < mask.dim(); ++d)
+      ok = mask.shape()[d] == 1 || mask.shape()[d] == logical[logical.rank() - mask.dim() + d];
+    check(ok, "{}: mask {} does not broadcast to the attention weights {} (..., Tq, Tk)", op, mask.shape(), logical);
+    if (mask.dim() > 2) {
+      Shape s = mask.shape();
+      s.insert(s.end() - 2, int64_t{1});
+      m = mask.reshape(s);
+    }
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(q.size(-1)));
+  AttentionResult r = multi_head_attention(q, k, v, 1, scale, {m}, dropout_p, training, gen);
+  Shape w = batch;
+  w.insert(w.end(), {q.size(-2), k.size(-2)});
+  return {r.output, r.weights.reshape(w)};
 }
 
 // e_t = tanh(x_t . w + b_t);  alpha = softmax_t(e, masked t excluded);  out = sum_t alpha_t x_t
@@ -257,7 +314,7 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
   const float *px = x.data(), *pw = weight.data(), *pb = bias.data();
   const int64_t* pm = masked ? mask.data() : nullptr;
   float *po = out.data(), *pa = alpha.data(), *pe = e.data();
-  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(1, T * D));
+  const int64_t grain = kernels::grain_for(T * D);
   parallel_for(B, grain, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const float* xb = px + b * T * D;
@@ -266,7 +323,7 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
         eb[t] = std::tanh(static_cast<float>(kernels::dot_double(xb + t * D, pw, D)) + pb[t]);
         ab[t] = pm && pm[b * T + t] != 0 ? kNegInf : eb[t];
       }
-      softmax_in_place(ab, T);
+      kernels::softmax_row(ab, ab, T);
       std::fill_n(ob, D, 0.0f);
       for (int64_t t = 0; t < T; ++t)
         if (ab[t] != 0.0f)
@@ -275,7 +332,7 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
   });
 
   auto backward = [sx = Saved(x), sw = Saved(weight), se = Saved(e), sa = Saved(alpha), w_shape = weight.shape(),
-                   b_shape = bias.shape(), B, T, D, L, grain](const Grads& g) {
+                   b_shape = bias.shape(), B, T, D, grain](const Grads& g) {
     const float *px = sx->data(), *pw = sw->data(), *pe = se->data(), *pa = sa->data();
     const float* pdo = g[0].defined() ? g[0].data() : nullptr;
     const float* pda = g[1].defined() ? g[1].data() : nullptr;
@@ -300,17 +357,9 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
         }
       }
     });
-    Tensor dw = empty(w_shape), db = zeros(b_shape);
-    for (int64_t j = 0; j < D; ++j) {  // fixed order over the batch: the same sums every run
-      double acc = 0;
-      for (int64_t b = 0; b < B; ++b) acc += dw_part[b * D + j];
-      dw.data()[j] = static_cast<float>(acc);
-    }
-    for (int64_t t = 0; t < T && t < L; ++t) {
-      double acc = 0;
-      for (int64_t b = 0; b < B; ++b) acc += ds[b * T + t];
-      db.data()[t] = static_cast<float>(acc);
-    }
+    Tensor dw = empty(w_shape), db = zeros(b_shape);  // sums over the batch in a fixed order
+    kernels::column_sums(dw_part.data(), dw.data(), B, D);
+    kernels::column_sums(ds.data(), db.data(), B, T);  // bias rows T .. L-1 keep their zero gradient
     return Grads{dx, dw, db};
   };
   std::vector<Tensor> outs = record_multi("attention_pooling", {x, weight, bias}, {out, alpha}, std::move(backward));
@@ -332,7 +381,7 @@ Tensor additive_attention_scores(const Tensor& query_proj, const Tensor& key_pro
   Tensor s = empty({B, tq, tk});
   const float *pq = query_proj.data(), *pk = key_proj.data(), *pv = v.data();
   float* ps = s.data();
-  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(1, tk * H));
+  const int64_t grain = kernels::grain_for(tk * H);
   parallel_for(B * tq, grain, [&](int64_t r0, int64_t r1) {
     Eigen::ArrayXf t(H);
     const Arr vv(pv, H);
@@ -350,7 +399,7 @@ Tensor additive_attention_scores(const Tensor& query_proj, const Tensor& key_pro
                   Tensor dq = empty(sq->shape()), dk = zeros(sk->shape()), dv = empty(sv->shape());
                   kernels::Scratch dv_part(B * H, 0.0f);
                   const float *pq = sq->data(), *pk = sk->data(), *pv = sv->data(), *pds = ds.data();
-                  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(1, tq * tk * H));
+                  const int64_t grain = kernels::grain_for(tq * tk * H);
                   parallel_for(B, grain, [&](int64_t b0, int64_t b1) {  // one thread owns batch b's rows
                     Eigen::ArrayXf t(H), gr(H);
                     const Arr vv(pv, H);
@@ -372,62 +421,8 @@ Tensor additive_attention_scores(const Tensor& query_proj, const Tensor& key_pro
                       }
                     }
                   });
-                  for (int64_t h = 0; h < H; ++h) {
-                    double acc = 0;
-                    for (int64_t b = 0; b < B; ++b) acc += dv_part[b * H + h];
-                    dv.data()[h] = static_cast<float>(acc);
-                  }
+                  kernels::column_sums(dv_part.data(), dv.data(), B, H);
                   return Grads{dq, dk, dv};
-                });
-}
-
-// y = x W[r]^T + b[r] for the rows r = begin .. begin+count-1;
-// dx = dy W[r],  dW[r] = dy^T x (zero elsewhere),  db[r] = sum over rows of dy (zero elsewhere)
-// x (rows, in), W (out, in), y (rows, count).
-Tensor linear_rows(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t begin, int64_t count) {
-  const char* op = "linear_rows";
-  check(x.defined() && weight.defined(), "{}: the input or the weight is undefined", op);
-  check(weight.dim() == 2 && x.dim() >= 1 && x.shape().back() == weight.shape()[1],
-        "{}: input {} does not match weight {}", op, x.shape(), weight.shape());
-  const int64_t in = weight.shape()[1], out = weight.shape()[0];
-  check(begin >= 0 && count >= 1 && begin + count <= out, "{}: rows {} .. {} are outside weight {}", op, begin,
-        begin + count - 1, weight.shape());
-  check(!bias.defined() || bias.shape() == Shape{out}, "{}: bias {} does not match weight {}", op,
-        bias.defined() ? bias.shape() : Shape{}, weight.shape());
-  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
-  const int64_t rows = numel(out_shape);
-  out_shape.push_back(count);
-  detail::init_threads_once();
-  Tensor y = empty(out_shape);
-  if (bias.defined())  // y starts as the bias rows, and the product is added to it
-    for (int64_t r = 0; r < rows; ++r) std::copy_n(bias.data() + begin, count, y.data() + r * count);
-  sgemm(rows, count, in, {x.data(), in, false}, {weight.data() + begin * in, in, true}, y.data(), count,
-        bias.defined());
-
-  const bool need_x = x.requires_grad(), need_w = weight.requires_grad(),
-             need_b = bias.defined() && bias.requires_grad();
-  return record("linear_rows", {x, weight, bias}, y,
-                [sx = Saved(need_w ? x : Tensor()), sw = Saved(need_x ? weight : Tensor()), x_shape = x.shape(),
-                 w_shape = weight.shape(), need_x, need_w, need_b, rows, in, out, begin, count](const Tensor& dy) {
-                  Tensor dx, dw, db;
-                  if (need_x) {  // (rows, in) = dy (rows, count) @ W[r] (count, in)
-                    dx = empty(x_shape);
-                    sgemm(rows, in, count, {dy.data(), count, false}, {sw->data() + begin * in, in, false}, dx.data(),
-                          in, false);
-                  }
-                  if (need_w) {  // W[r] (count, in) = dy^T (count, rows) @ x (rows, in)
-                    dw = zeros(w_shape);
-                    sgemm(count, in, rows, {dy.data(), count, true}, {sx->data(), in, false}, dw.data() + begin * in,
-                          in, false);
-                  }
-                  if (need_b) {  // column sums in double, rows in order
-                    db = zeros({out});
-                    std::vector<double> acc(count, 0.0);
-                    for (int64_t r = 0; r < rows; ++r)
-                      for (int64_t j = 0; j < count; ++j) acc[j] += dy.data()[r * count + j];
-                    for (int64_t j = 0; j < count; ++j) db.data()[begin + j] = static_cast<float>(acc[j]);
-                  }
-                  return Grads{dx, dw, db};
                 });
 }
 

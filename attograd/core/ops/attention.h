@@ -1,7 +1,7 @@
 #pragma once
 // Fused attention kernels, each one forward/backward pair: multi-head scaled dot-product attention
-// over heads packed in the last dim, attention pooling (one learned query per position), Bahdanau's
-// additive scores, and a linear map through a block of a weight's rows (in_proj_weight's q, k, v).
+// over heads packed in the last dim (and scaled_dot_product_attention, its one-head form), attention
+// pooling (one learned query per position) and Bahdanau's additive scores.
 //
 // Masks are IntTensors and NONZERO MEANS MASKED OUT (not attended), as torch 1.13's boolean masks.
 // A row whose every position is masked gets zero weights and a zero output, with zero gradients
@@ -34,6 +34,16 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
                                      const std::vector<IntTensor>& masks = {}, float dropout_p = 0.0f,
                                      bool training = false, Generator* gen = nullptr);
 
+/// softmax(q k^T / sqrt(d), masked positions excluded) v for q (..., Tq, d), k (..., Tk, d),
+/// v (..., Tk, dv) with the same leading dims, mask broadcastable to (..., Tq, Tk) (nonzero = masked;
+/// empty = none) -> output (..., Tq, dv), weights (..., Tq, Tk). Dropout on the weights when training
+/// and dropout_p > 0, drawn from gen (default_generator() when null); the weights returned are those
+/// the output used, after dropout. torch 1.13's F._scaled_dot_product_attention (torch 2's
+/// F.scaled_dot_product_attention with attn_mask = ~mask).
+AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const IntTensor& mask = {}, float dropout_p = 0.0f, bool training = false,
+                                             Generator* gen = nullptr);
+
 /// Attention pooling (the Keras IMDB attention layer): x (B, T, D), weight (D, 1), bias (L, 1) with
 /// L >= T (rows T.. unused, their gradient 0), mask (B, T) nonzero = padding (optional).
 /// e_t = tanh(x_t . w + b_t), alpha = softmax_t(e) over the unmasked t, output = sum_t alpha_t x_t
@@ -45,10 +55,5 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
 /// qp (B, Tq, H), kp (B, Tk, H), v (H) -> (B, Tq, Tk). The (B, Tq, Tk, H) tanh is recomputed in
 /// backward instead of stored. No torch twin.
 Tensor additive_attention_scores(const Tensor& query_proj, const Tensor& key_proj, const Tensor& v);
-
-/// x (..., in) @ weight[begin : begin+count]^T + bias[begin : begin+count] -> (..., count), reading the
-/// rows in place (no copy); weight (out, in), bias (out) or undefined. The weight and bias gradients
-/// are full-size, zero outside the rows (F.linear(x, w[begin:begin+count], b[begin:begin+count])).
-Tensor linear_rows(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t begin, int64_t count);
 
 }  // namespace ag

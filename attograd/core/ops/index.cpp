@@ -44,7 +44,7 @@ constexpr int64_t kColumnBlock = 64;  // columns one task of scatter_add_rows ow
 void scatter_add_rows(const float* dy, const int64_t* index, float* dx, int64_t outer, int64_t k, int64_t n,
                       int64_t inner, int64_t skip) {
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(outer * blocks, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(k * kColumnBlock, 1)),
+  parallel_for(outer * blocks, kernels::grain_for(k * kColumnBlock),
                [&](int64_t t0, int64_t t1) {
                  for (int64_t t = t0; t < t1; ++t) {
                    const int64_t o = t / blocks, c0 = (t % blocks) * kColumnBlock;
@@ -61,7 +61,7 @@ void scatter_add_rows(const float* dy, const int64_t* index, float* dx, int64_t 
 
 // out (outer, k, inner) = x (outer, n, inner) with rows picked by index (k): out[o, j, :] = x[o, index[j], :].
 void gather_rows(const float* x, const int64_t* index, float* out, int64_t outer, int64_t k, int64_t n, int64_t inner) {
-  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(inner, 1));
+  const int64_t grain = kernels::grain_for(inner);
   parallel_for(outer * k, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t o = r / k, j = r % k;
@@ -104,7 +104,7 @@ class BroadcastRows {
 // f(row) for every row of a BroadcastRows walk, split over threads.
 template <class F>
 void for_each_row(const BroadcastRows& walk, F f) {
-  parallel_for(walk.rows(), std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(walk.inner(), 1)),
+  parallel_for(walk.rows(), kernels::grain_for(walk.inner()),
                [&](int64_t r0, int64_t r1) {
                  for (int64_t r = r0; r < r1; ++r) f(r);
                });
@@ -180,7 +180,7 @@ Tensor gather(const Tensor& x, const IntTensor& index) {
   const float* px = x.data();
   const int64_t* pi = index.data();
   float* py = y.data();
-  parallel_for(rows, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, kernels::grain_for(k), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t j = 0; j < k; ++j) py[r * k + j] = px[r * c + pi[r * k + j]];
   });
@@ -189,7 +189,7 @@ Tensor gather(const Tensor& x, const IntTensor& index) {
     const int64_t* pi = index.data();
     const float* pg = dy.data();
     float* pd = dx.data();
-    parallel_for(rows, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
+    parallel_for(rows, kernels::grain_for(k), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t j = 0; j < k; ++j) pd[r * c + pi[r * k + j]] += pg[r * k + j];
     });

@@ -15,7 +15,7 @@ namespace {
 //   y = (x - mean) * rstd * w + b,  mean = sum(x) / d,  rstd = 1 / sqrt(sum((x - mean)^2) / d + eps)
 void layer_norm_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
                         int64_t rows, int64_t d, float eps) {
-  parallel_for(rows, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(d, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, kernels::grain_for(d), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * d;
       float* yr = y + r * d;
@@ -43,7 +43,7 @@ void layer_norm_forward(const float* x, const float* w, const float* b, float* y
 void layer_norm_backward(const float* dy, const float* x, const float* w, const float* mean, const float* rstd,
                          float* dx, float* dw, float* db, int64_t rows, int64_t d) {
   if (dx) {
-    parallel_for(rows, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(d, 1)), [&](int64_t r0, int64_t r1) {
+    parallel_for(rows, kernels::grain_for(d), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const float* gr = dy + r * d;
         const float* xr = x + r * d;
@@ -67,7 +67,7 @@ void layer_norm_backward(const float* dy, const float* x, const float* w, const 
   if (!dw && !db) return;
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (d + kBlock - 1) / kBlock;
-  parallel_for(blocks, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(rows * kBlock, 1)),
+  parallel_for(blocks, kernels::grain_for(rows * kBlock),
                [&](int64_t b0, int64_t b1) {
                  double acc_w[kBlock], acc_b[kBlock];
                  for (int64_t blk = b0; blk < b1; ++blk) {

@@ -42,8 +42,6 @@ Upstream upstream(const Tensor& dy, Reduction reduction, int64_t count) {
   return {nullptr, count > 0 ? static_cast<float>(g / static_cast<double>(count)) : 0.0f};
 }
 
-int64_t rows_grain(int64_t width) { return std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(width, 1)); }
-
 }  // namespace
 
 // ---- cross-entropy ------------------------------------------------------------------------------
@@ -55,7 +53,7 @@ namespace {
 //   loss[r] = (1 - eps) * -log p[r, t] + eps * mean_k(-log p[r, k]),   0 where t = ignore_index
 void cross_entropy_forward(const float* logits, const int64_t* targets, double* loss, float* row_max, float* log_sum,
                            int64_t rows, int64_t c, int64_t ignore_index, float eps) {
-  parallel_for(rows, rows_grain(c), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, kernels::grain_for(c), [&](int64_t r0, int64_t r1) {
     kernels::Scratch scratch(c);
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = logits + r * c;
@@ -81,7 +79,7 @@ void cross_entropy_forward(const float* logits, const int64_t* targets, double* 
 // dlogits[r, k] = (p[r, k] - (1 - eps) * [k = t] - eps / c) * g[r],   0 where t = ignore_index
 void cross_entropy_backward(const float* logits, const int64_t* targets, const float* row_max, const float* log_sum,
                             Upstream g, float* dlogits, int64_t rows, int64_t c, int64_t ignore_index, float eps) {
-  parallel_for(rows, rows_grain(c), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, kernels::grain_for(c), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = logits + r * c;
       float* dx = dlogits + r * c;

@@ -69,7 +69,7 @@ Packing make_packing(const IntTensor& lengths, int64_t batch, int64_t time, bool
 
 // dst (N, width) = the rows of src (B, T, width) in packed order.
 void pack(const float* src, float* dst, const Packing& p, int64_t width) {
-  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(p.batch() * width, 1));
+  const int64_t grain = kernels::grain_for(p.batch() * width);
   parallel_for(p.steps, grain, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s)
       for (int64_t r = 0; r < p.count[s]; ++r)
@@ -79,7 +79,7 @@ void pack(const float* src, float* dst, const Packing& p, int64_t width) {
 
 // dst (B, T, width) = src (N, width) put back at the packed positions, 0 at the pad positions.
 void unpack(const float* src, float* dst, const Packing& p, int64_t width) {
-  const int64_t grain = std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(p.batch() * width, 1));
+  const int64_t grain = kernels::grain_for(p.batch() * width);
   parallel_for(p.steps, grain, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s)
       for (int64_t r = 0; r < p.count[s]; ++r)
@@ -152,49 +152,43 @@ struct LSTMTape {
 };
 
 // Rows of one step per thread: enough multiply-adds to pay for waking the threads.
-int64_t step_grain(int64_t H) { return std::max<int64_t>(1, kStepWork / std::max<int64_t>(4 * H * H, 1)); }
-
-// out (G) = column sums of a (rows, G), in double, in row order.
-void column_sums(const float* a, float* out, int64_t rows, int64_t G) {
-  std::vector<double> acc(G, 0.0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < G; ++j) acc[j] += a[r * G + j];
-  for (int64_t j = 0; j < G; ++j) out[j] = static_cast<float>(acc[j]);
-}
+int64_t step_grain(int64_t H) { return kernels::grain_for(4 * H * H, kStepWork); }
 
 // Which inputs of lstm_layer want a gradient.
 struct Needs {
   bool x, h0, c0, w_ih, w_hh, b_ih, b_hh;
 };
 
-// The backward pass, given the gradients of output (B, T, H), h_n and c_n (undefined = zeros):
-// backpropagation through time step by step in reverse order, collecting the pre-activation gradients
-// da (N, 4H) of all steps, then a few large GEMMs over all steps:
-//   dh_prev = da_s @ W_hh,  dW_hh = da^T @ h_prev,  dW_ih = da^T @ x,  dx = da @ W_ih,  db = sum_rows(da)
-// x is saved only when W_ih needs its gradient, w_ih only when x does.
+// What backpropagation through time leaves: the pre-activation gradients of every step and the
+// gradients reaching h0 and c0 (sorted rows).
+struct TimeGradients {
+  Tensor da;                 // (N, 4H)
+  kernels::Scratch dh, dc;   // (B, H): dh_prev and dc_prev after step 0
+};
 
-Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Grads& dout,
-                    const Needs& need) {
+// Backward phase 1, backpropagation through time: steps in reverse order, each over its running
+// rows (sequences whose last step is s start from dh_n, dc_n), with dy = the gradient of output:
+//   dh = dy_s + dh_next,  da_s, dc_prev = gates_backward(dh, dc),  dh_prev = da_s @ W_hh
+// dout: gradients of output (B, T, H), h_n and c_n (B, H), each undefined = zeros.
+TimeGradients backprop_through_time(const LSTMTape& tape, const Tensor& w_hh, const Grads& dout, bool need_h0) {
   const Packing& p = tape.packing;
-  const int64_t B = p.batch(), T = p.time, I = tape.input_size, H = w_hh.size(1), G = 4 * H, N = p.rows();
+  const int64_t B = p.batch(), H = w_hh.size(1), G = 4 * H, N = p.rows();
   const float* dy = dout[0].defined() ? dout[0].data() : nullptr;
   const float* dh_n = dout[1].defined() ? dout[1].data() : nullptr;
   const float* dc_n = dout[2].defined() ? dout[2].data() : nullptr;
-  const float* gates = tape.gates.data();
-  const float* c = tape.c.data();
-  const float* tc = tape.tc.data();
+  const float *gates = tape.gates.data(), *c = tape.c.data(), *tc = tape.tc.data();
   const float* c0 = tape.c0.defined() ? tape.c0.data() : nullptr;
   const ConstMatrixMap whh(w_hh.data(), G, H);
 
-  Tensor da = empty({N, G});
-  kernels::Scratch dh(B * H), dc(B * H);  // running gradients of h and c, sorted rows
+  TimeGradients out{empty({N, G}), kernels::Scratch(B * H), kernels::Scratch(B * H)};
+  const kernels::Scratch &dh = out.dh, &dc = out.dc;  // running gradients of h and c, sorted rows
   const int64_t grain = step_grain(H);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     const int64_t n = p.count[s], ending = p.count[s + 1];  // rows >= ending take their last step here
     const float* a_s = gates + p.offset[s] * G;
     const float* c_prev = s > 0 ? c + p.offset[s - 1] * H : c0;
-    float* da_s = da.data() + p.offset[s] * G;
-    const bool propagate_h = s > 0 || need.h0;
+    float* da_s = out.da.data() + p.offset[s] * G;
+    const bool propagate_h = s > 0 || need_h0;
     parallel_for(n, grain, [&](int64_t r0, int64_t r1) {
       for (int64_t r = std::max(r0, ending); r < r1; ++r) {
         const int64_t b = p.order[r];
@@ -212,7 +206,18 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
         MatrixMap(&dh[r0 * H], r1 - r0, H).noalias() = ConstMatrixMap(da_s + r0 * G, r1 - r0, G) * whh;
     });
   }
+  return out;
+}
 
+// Backward phase 2, the input and weight gradients: a few large GEMMs over all steps at once,
+//   dW_ih = da^T @ x,  dx = da @ W_ih,  dW_hh = da^T @ h_prev,  db_ih = db_hh = sum_rows(da)
+// with h_prev of step s the h of step s - 1 (h0 at step 0, no contribution when h0 is zeros).
+// x is given only when W_ih needs its gradient, w_ih only when x does.
+Grads input_and_weight_gradients(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, const TimeGradients& time,
+                       const Needs& need) {
+  const Packing& p = tape.packing;
+  const int64_t B = p.batch(), T = p.time, I = tape.input_size, G = time.da.size(1), H = G / 4, N = p.rows();
+  const Tensor& da = time.da;
   Tensor dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh;
   if (need.x || need.w_ih) {
     if (need.w_ih) {  // (4H, I) = da^T (4H, N) @ x packed (N, I)
@@ -244,23 +249,26 @@ Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, c
   }
   if (need.b_ih || need.b_hh) {
     Tensor db = empty({G});
-    column_sums(da.data(), db.data(), N, G);
+    kernels::column_sums(da.data(), db.data(), N, G);
     if (need.b_ih) db_ih = db;
     if (need.b_hh) db_hh = need.b_ih ? db.clone() : db;
   }
   if (need.h0) {
     dh0 = empty({B, H});
-    unsort_rows(dh.data(), dh0.data(), p, H);
+    unsort_rows(time.dh.data(), dh0.data(), p, H);
   }
   if (need.c0) {
     dc0 = empty({B, H});
-    unsort_rows(dc.data(), dc0.data(), p, H);
+    unsort_rows(time.dc.data(), dc0.data(), p, H);
   }
   return Grads{dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh};
 }
 
-// The shape of t, or () when t is undefined (for messages: check() formats its arguments eagerly).
-Shape shape_of(const Tensor& t) { return t.defined() ? t.shape() : Shape{}; }
+// The backward pass of one layer-direction: the two phases above.
+Grads lstm_backward(const LSTMTape& tape, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Grads& dout,
+                    const Needs& need) {
+  return input_and_weight_gradients(tape, x, w_ih, backprop_through_time(tape, w_hh, dout, need.h0), need);
+}
 
 void check_inputs(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0, const Tensor& w_ih,
                   const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
@@ -268,14 +276,14 @@ void check_inputs(const Tensor& x, const IntTensor& lengths, const Tensor& h0, c
   check(x.dim() == 3 && x.size(0) > 0 && x.size(1) > 0,
         "lstm_layer: input must be (B, T, I) with B, T >= 1, got {}", x.shape());
   check(w_ih.dim() == 2 && w_ih.size(0) % 4 == 0 && w_ih.size(0) > 0,
-        "lstm_layer: w_ih must be (4H, I), got {}", w_ih.shape());
+        "lstm_layer: weight_ih must be (4H, I), got {}", w_ih.shape());
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_ih.size(0) / 4;
-  check(w_ih.size(1) == I, "lstm_layer: input {} does not match w_ih {}", x.shape(), w_ih.shape());
-  check(w_hh.shape() == Shape{4 * H, H}, "lstm_layer: w_hh {} does not match w_ih {} (expected ({}, {}))",
+  check(w_ih.size(1) == I, "lstm_layer: input {} does not match weight_ih {}", x.shape(), w_ih.shape());
+  check(w_hh.shape() == Shape{4 * H, H}, "lstm_layer: weight_hh {} does not match weight_ih {} (expected ({}, {}))",
         w_hh.shape(), w_ih.shape(), 4 * H, H);
   for (const Tensor* b : {&b_ih, &b_hh})
-    check(!b->defined() || b->shape() == Shape{4 * H}, "lstm_layer: {} {} does not match w_ih {} (expected ({}))",
-          b == &b_ih ? "b_ih" : "b_hh", shape_of(*b), w_ih.shape(), 4 * H);
+    check(!b->defined() || b->shape() == Shape{4 * H}, "lstm_layer: {} {} does not match weight_ih {} (expected ({}))",
+          b == &b_ih ? "bias_ih" : "bias_hh", shape_of(*b), w_ih.shape(), 4 * H);
   for (const Tensor* s : {&h0, &c0})
     check(!s->defined() || s->shape() == Shape{B, H}, "lstm_layer: {} {} does not match (B, H) = ({}, {})",
           s == &h0 ? "h0" : "c0", shape_of(*s), B, H);
@@ -317,7 +325,7 @@ ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor&
     std::vector<float> bias(G, 0.0f);
     if (b_ih.defined()) std::transform(bias.begin(), bias.end(), b_ih.data(), bias.begin(), std::plus<>());
     if (b_hh.defined()) std::transform(bias.begin(), bias.end(), b_hh.data(), bias.begin(), std::plus<>());
-    parallel_for(N, std::max<int64_t>(1, kernels::kGrain / G), [&](int64_t r0, int64_t r1) {
+    parallel_for(N, kernels::grain_for(G), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) std::copy(bias.begin(), bias.end(), gates + r * G);
     });
     kernels::Scratch xp(N * I);
@@ -368,14 +376,14 @@ ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor&
   return out;
 }
 
-Needs needs_of(const Tensor& x, const Tensor& h0, const Tensor& c0, const LSTMLayerWeights& w) {
+Needs needs_of(const Tensor& x, const Tensor& h0, const Tensor& c0, const LSTMWeights& w) {
   return Needs{x.requires_grad(),
                h0.defined() && h0.requires_grad(),
                c0.defined() && c0.requires_grad(),
-               w.w_ih.requires_grad(),
-               w.w_hh.requires_grad(),
-               w.b_ih.defined() && w.b_ih.requires_grad(),
-               w.b_hh.defined() && w.b_hh.requires_grad()};
+               w.weight_ih.requires_grad(),
+               w.weight_hh.requires_grad(),
+               w.bias_ih.defined() && w.bias_ih.requires_grad(),
+               w.bias_hh.defined() && w.bias_hh.requires_grad()};
 }
 
 // Two threads for the two directions when the thread count allows, else one after the other.
@@ -404,29 +412,29 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
 // machine slows it gracefully). Backward: likewise, then dx = dx_forward + dx_reverse.
 BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0_forward,
                                                  const Tensor& c0_forward, const Tensor& h0_reverse,
-                                                 const Tensor& c0_reverse, const LSTMLayerWeights& forward,
-                                                 const LSTMLayerWeights& reverse) {
-  check_inputs(x, lengths, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh);
-  check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh);
+                                                 const Tensor& c0_reverse, const LSTMWeights& forward,
+                                                 const LSTMWeights& reverse) {
+  check_inputs(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih, forward.bias_hh);
+  check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih, reverse.bias_hh);
   detail::init_threads_once();
   ForwardPass f, r;
 #pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
   {
 #pragma omp section
-    f = run_forward(x, lengths, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh, false);
+    f = run_forward(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih, forward.bias_hh, false);
 #pragma omp section
-    r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh, true);
+    r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih, reverse.bias_hh, true);
   }
   const Needs need_f = needs_of(x, h0_forward, c0_forward, forward), need_r = needs_of(x, h0_reverse, c0_reverse, reverse);
   const bool need_w_ih = need_f.w_ih || need_r.w_ih, need_x = need_f.x;
   std::vector<Tensor> outs = record_multi(
       "lstm_bidirectional_layer",
-      {x, h0_forward, c0_forward, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh, h0_reverse, c0_reverse,
-       reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh},
+      {x, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih, forward.bias_hh, h0_reverse, c0_reverse,
+       reverse.weight_ih, reverse.weight_hh, reverse.bias_ih, reverse.bias_hh},
       {f.output, f.h_n, f.c_n, r.output, r.h_n, r.c_n},
       [tape_f = f.tape, tape_r = r.tape, sx = Saved(need_w_ih ? x : Tensor()),
-       sw_ih_f = Saved(need_x ? forward.w_ih : Tensor()), sw_hh_f = Saved(forward.w_hh),
-       sw_ih_r = Saved(need_x ? reverse.w_ih : Tensor()), sw_hh_r = Saved(reverse.w_hh), need_f,
+       sw_ih_f = Saved(need_x ? forward.weight_ih : Tensor()), sw_hh_f = Saved(forward.weight_hh),
+       sw_ih_r = Saved(need_x ? reverse.weight_ih : Tensor()), sw_hh_r = Saved(reverse.weight_hh), need_f,
        need_r](const Grads& dout) {
         // Read every saved tensor here, outside the threads: a version mismatch raises.
         const Tensor &x = *sx, &w_ih_f = *sw_ih_f, &w_hh_f = *sw_hh_f, &w_ih_r = *sw_ih_r, &w_hh_r = *sw_hh_r;

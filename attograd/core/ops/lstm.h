@@ -6,6 +6,12 @@
 
 namespace ag {
 
+/// One layer-direction's weights, with torch.nn.LSTM's names (weight_ih_l{k}[_reverse]...):
+/// weight_ih (4H, I), weight_hh (4H, H), bias_ih and bias_hh (4H, either may be undefined = 0).
+struct LSTMWeights {
+  Tensor weight_ih, weight_hh, bias_ih, bias_hh;
+};
+
 /// What lstm_layer returns (one autograd node, three outputs).
 struct LSTMLayerOutput {
   Tensor output;  // (B, T, H): h at every step, exactly 0 at pad positions t >= lengths[b]
@@ -13,20 +19,16 @@ struct LSTMLayerOutput {
   Tensor c_n;     // (B, H): c likewise
 };
 
-/// One LSTM layer over x (B, T, I) with weights w_ih (4H, I), w_hh (4H, H) and biases b_ih, b_hh (4H)
-/// (either may be undefined = 0). h0, c0 (B, H) may be undefined (= zeros). lengths (B), values in
+/// One LSTM layer over x (B, T, I) with weights weight_ih (4H, I), weight_hh (4H, H) and biases
+/// bias_ih, bias_hh (4H) (either may be undefined = 0). h0, c0 (B, H) may be undefined (= zeros). lengths (B), values in
 /// [1, T], right-padded batches: sequence b runs only its first lengths[b] steps; shape (0) means all
 /// T. reverse runs each sequence from its own last token down to t = 0. Per step:
 ///   i, f, o = sigmoid(x W_i^T + b + h W_h^T),  g = tanh(...),  c' = f c + i g,  h' = o tanh(c').
 /// Equals one direction of torch.nn.LSTM(batch_first=True) on a pack_padded_sequence(enforce_sorted=False).
 LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
-                           const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
-                           bool reverse = false);
+                           const Tensor& weight_ih, const Tensor& weight_hh, const Tensor& bias_ih,
+                           const Tensor& bias_hh, bool reverse = false);
 
-/// One layer-direction's weights: w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H, may be undefined).
-struct LSTMLayerWeights {
-  Tensor w_ih, w_hh, b_ih, b_hh;
-};
 
 /// What lstm_bidirectional_layer returns (one autograd node, six outputs).
 struct BidirectionalLSTMOutput {
@@ -39,7 +41,7 @@ struct BidirectionalLSTMOutput {
 /// per thread (with 2 or more threads): one synchronisation per layer instead of one per step.
 BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0_forward,
                                                  const Tensor& c0_forward, const Tensor& h0_reverse,
-                                                 const Tensor& c0_reverse, const LSTMLayerWeights& forward,
-                                                 const LSTMLayerWeights& reverse);
+                                                 const Tensor& c0_reverse, const LSTMWeights& forward,
+                                                 const LSTMWeights& reverse);
 
 }  // namespace ag

@@ -8,15 +8,11 @@
 #include "attograd/core/error.h"
 #include "attograd/core/gemm.h"
 #include "attograd/core/kernels.h"
-#include "attograd/core/ops/reduce.h"
 #include "attograd/core/threads.h"
 
 namespace ag {
 
 namespace {
-
-// Multiply-adds below which a batch of small products is not worth splitting across threads.
-constexpr int64_t kParallelWork = 1 << 16;
 
 // c (m, n) = op(x) (m, k) @ op(y) (k, n), or c += that when `accumulate`. x is stored (m, k), or
 // (k, m) when tx (op = transpose); y is stored (k, n), or (n, k) when ty; all contiguous.
@@ -53,7 +49,7 @@ void grouped_gemm(const float* x, bool tx, const std::vector<int64_t>& x_of, con
     return;
   }
   const int64_t work = std::max<int64_t>(1, products / std::max<int64_t>(groups, 1) * m * n * std::max<int64_t>(k, 1));
-  parallel_for(groups, std::max<int64_t>(1, kParallelWork / work), [&](int64_t g0, int64_t g1) {
+  parallel_for(groups, kernels::grain_for(work, kernels::kMatrixGrain), [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) run_group(g);
   });
 }
@@ -159,47 +155,71 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                 });
 }
 
-// y = x @ W^T + b over x's leading dims flattened into rows: one GEMM accumulating onto the bias;
-// dx = dy @ W,  dW = dy^T @ x,  db = dy summed over rows (double, fixed order)
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  check(x.defined() && weight.defined(), "linear: the input or the weight is undefined");
+namespace {
+
+// y = x W[r]^T + b[r] over x's leading dims flattened into rows, for the weight rows
+// r = begin .. begin+count-1 (all of them for linear): one GEMM accumulating onto the bias;
+// dx = dy W[r],  dW[r] = dy^T x (zero outside r),  db[r] = dy summed over rows (double, fixed order)
+// x (rows, in), W (out, in), y (rows, count). `op` names the op in messages and on the tape.
+Tensor linear_through_rows(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t begin,
+                           int64_t count) {
+  check(x.defined() && weight.defined(), "{}: the input or the weight is undefined", op);
   check(weight.dim() == 2 && x.dim() >= 1 && x.shape().back() == weight.shape()[1],
-        "linear: input {} does not match weight {}", x.shape(), weight.shape());
+        "{}: input {} does not match weight {}", op, x.shape(), weight.shape());
   const int64_t in = weight.shape()[1], out = weight.shape()[0];
-  check(!bias.defined() || (bias.dim() == 1 && bias.shape()[0] == out), "linear: bias {} does not match weight {}",
-        bias.defined() ? bias.shape() : Shape{}, weight.shape());
+  check(begin >= 0 && count >= 0 && begin + count <= out, "{}: rows {} .. {} are outside weight {}", op, begin,
+        begin + count - 1, weight.shape());
+  check(!bias.defined() || bias.shape() == Shape{out}, "{}: bias {} does not match weight {}", op, shape_of(bias),
+        weight.shape());
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
   const int64_t rows = numel(out_shape);
-  out_shape.push_back(out);
+  out_shape.push_back(count);
 
   detail::init_threads_once();
   Tensor y = empty(out_shape);
-  if (bias.defined()) {
-    const float* pb = bias.data();
+  if (bias.defined()) {  // y starts as the bias rows, and the product is added to it
+    const float* pb = bias.data() + begin;
     float* py = y.data();
-    parallel_for(rows, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(out, 1)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) std::copy_n(pb, out, py + r * out);
+    parallel_for(rows, kernels::grain_for(count), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) std::copy_n(pb, count, py + r * count);
     });
   }
-  gemm(x.data(), false, weight.data(), true, y.data(), rows, in, out, bias.defined());
+  sgemm(rows, count, in, {x.data(), in, false}, {weight.data() + begin * in, in, true}, y.data(), count,
+        bias.defined());
 
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
-  return record("linear", {x, weight, bias}, y,
+  return record(op, {x, weight, bias}, y,
                 [sx = Saved(need_w ? x : Tensor()), sw = Saved(need_x ? weight : Tensor()), x_shape = x.shape(),
-                 w_shape = weight.shape(), need_x, need_w, need_b, rows, in, out](const Tensor& dy) {
+                 w_shape = weight.shape(), need_x, need_w, need_b, rows, in, out, begin, count](const Tensor& dy) {
                   Tensor dx, dw, db;
-                  if (need_x) {  // (rows, in) = dy (rows, out) @ W (out, in)
+                  if (need_x) {  // (rows, in) = dy (rows, count) @ W[r] (count, in)
                     dx = empty(x_shape);
-                    gemm(dy.data(), false, sw->data(), false, dx.data(), rows, out, in, false);
+                    sgemm(rows, in, count, {dy.data(), count, false}, {sw->data() + begin * in, in, false}, dx.data(),
+                          in, false);
                   }
-                  if (need_w) {  // (out, in) = dy^T (out, rows) @ x (rows, in)
-                    dw = empty(w_shape);
-                    gemm(dy.data(), true, sx->data(), false, dw.data(), out, rows, in, false);
+                  if (need_w) {  // W[r] (count, in) = dy^T (count, rows) @ x (rows, in)
+                    dw = count == out ? empty(w_shape) : zeros(w_shape);
+                    sgemm(count, in, rows, {dy.data(), count, true}, {sx->data(), in, false}, dw.data() + begin * in,
+                          in, false);
                   }
-                  if (need_b) db = sum(dy.reshape({rows, out}), {0});
+                  if (need_b) {
+                    db = count == out ? empty({out}) : zeros({out});
+                    kernels::column_sums(dy.data(), db.data() + begin, rows, count);
+                  }
                   return Grads{dx, dw, db};
                 });
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const int64_t out = weight.defined() && weight.dim() == 2 ? weight.shape()[0] : 1;
+  return linear_through_rows("linear", x, weight, bias, 0, out);
+}
+
+Tensor linear_rows(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t begin, int64_t count) {
+  return linear_through_rows("linear_rows", x, weight, bias, begin, count);
 }
 
 }  // namespace ag

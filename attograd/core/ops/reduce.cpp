@@ -35,7 +35,7 @@ void sum_middle(const float* x, float* out, int64_t outer, int64_t n, int64_t in
       out[0] = static_cast<float>(total);
       return;
     }
-    parallel_for(outer, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(n, 1)), [&](int64_t o0, int64_t o1) {
+    parallel_for(outer, kernels::grain_for(n), [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
         double acc = 0;
         for (int64_t k = 0; k < n; ++k) acc += x[o * n + k];
@@ -45,7 +45,7 @@ void sum_middle(const float* x, float* out, int64_t outer, int64_t n, int64_t in
     return;
   }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(outer * blocks, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(n * kColumnBlock, 1)),
+  parallel_for(outer * blocks, kernels::grain_for(n * kColumnBlock),
                [&](int64_t t0, int64_t t1) {
                  double acc[kColumnBlock];
                  for (int64_t t = t0; t < t1; ++t) {
@@ -137,7 +137,7 @@ namespace {
 
 // For x viewed as (outer, n, inner): the max over n and its first index, per (outer, inner).
 void max_middle(const float* x, float* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner) {
-  parallel_for(outer * inner, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(n, 1)), [&](int64_t t0, int64_t t1) {
+  parallel_for(outer * inner, kernels::grain_for(n), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t o = t / inner, i = t % inner;
       const float* p = x + o * n * inner + i;
@@ -205,7 +205,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   const int64_t rank = static_cast<int64_t>(plan.sizes.size());
   const int64_t inner = plan.sizes.back(), step = plan.stride_a.back();
   const int64_t rows = y.numel() / std::max<int64_t>(inner, 1);
-  parallel_for(rows, std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, kernels::grain_for(inner), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t offset = 0;
       for (int64_t d = rank - 2, rest = r; d >= 0; --d) {

@@ -40,7 +40,7 @@ void copy_rows(const float* src, int64_t ns, int64_t s0, int64_t sstep, float* d
     });
     return;
   }
-  parallel_for(outer * len, std::max<int64_t>(1, kernels::kGrain / inner), [&](int64_t r0, int64_t r1) {
+  parallel_for(outer * len, kernels::grain_for(inner), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t o = r / len, j = r % len;
       std::copy_n(src + (o * ns + s0 + j * sstep) * inner, inner, dst + (o * nd + d0 + j * dstep) * inner);
@@ -90,7 +90,7 @@ void permute_copy(const float* x, float* y, const Shape& shape, const std::vecto
   if (in[last] == 1) {  // contiguous runs of sizes[last]
     const int64_t run = sizes[last];
     const std::vector<int64_t> outer_sizes(sizes.begin(), sizes.end() - 1);
-    parallel_for(total / run, std::max<int64_t>(1, kernels::kGrain / run), [&](int64_t r0, int64_t r1) {
+    parallel_for(total / run, kernels::grain_for(run), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         int64_t xo, yo;
         offsets_of(r, outer_sizes, in, out, xo, yo);
@@ -107,7 +107,7 @@ void permute_copy(const float* x, float* y, const Shape& shape, const std::vecto
   for (int64_t d = 0; d < last; ++d)
     if (d != q) other_sizes.push_back(sizes[d]), other_in.push_back(in[d]), other_out.push_back(out[d]);
   const int64_t q_tiles = (nq + kTile - 1) / kTile, planes = total / (nq * nl);
-  parallel_for(planes * q_tiles, std::max<int64_t>(1, kernels::kGrain / (kTile * nl)), [&](int64_t t0, int64_t t1) {
+  parallel_for(planes * q_tiles, kernels::grain_for(kTile * nl), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       int64_t xo, yo;
       offsets_of(t / q_tiles, other_sizes, other_in, other_out, xo, yo);

@@ -58,6 +58,20 @@ LogSumExp log_sum_exp(const float* x, float* scratch, int64_t n) {
   return {m, std::log(sum_double(scratch, n))};
 }
 
+// x, y (n): y = exp(x - max) / sum(exp(x - max)); y = 0 if every x is -inf. Element j of x is read
+// before y[j] is written, so y may be x.
+void softmax_row(const float* x, float* y, int64_t n) {
+  const float m = row_max(x, n);
+  if (m == -std::numeric_limits<float>::infinity()) {  // fully masked (or empty): zero weights, see above
+    std::fill_n(y, n, 0.0f);
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) y[j] = x[j] - m;
+  exp_inplace(y, n);
+  const float inv = static_cast<float>(1.0 / sum_double(y, n));
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+}
+
 }  // namespace kernels
 
 namespace {
@@ -86,7 +100,7 @@ Rows rows_of(const Tensor& x, int64_t dim, const char* op) {
 template <size_t K, class F>
 void for_each_row(const Rows& rows, const std::array<const float*, K>& in, float* out, F f) {
   const int64_t n = rows.n, inner = rows.inner;
-  parallel_for(rows.count(), std::max<int64_t>(1, kernels::kGrain / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows.count(), kernels::grain_for(n), [&](int64_t r0, int64_t r1) {
     std::array<const float*, K> row_in;
     if (inner == 1) {
       for (int64_t r = r0; r < r1; ++r) {
@@ -108,19 +122,6 @@ void for_each_row(const Rows& rows, const std::array<const float*, K>& in, float
       for (int64_t j = 0; j < n; ++j) out[o + j * inner] = row_out[j];
     }
   });
-}
-
-// x, y (n): y = exp(x - max) / sum(exp(x - max)); y = 0 if every x is -inf.
-void softmax_row(const float* x, float* y, int64_t n) {
-  const float m = kernels::row_max(x, n);
-  if (m == kNegInf) {  // fully masked (or empty): zero weights, see the note above
-    std::fill_n(y, n, 0.0f);
-    return;
-  }
-  for (int64_t j = 0; j < n; ++j) y[j] = x[j] - m;
-  kernels::exp_inplace(y, n);
-  const float inv = static_cast<float>(1.0 / kernels::sum_double(y, n));
-  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
 
 // y, dy, dx (n): dx = y * (dy - sum(dy * y))
@@ -159,7 +160,7 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
 Tensor softmax(const Tensor& x, int64_t dim) {
   const Rows rows = rows_of(x, dim, "softmax");
   Tensor y = empty(x.shape());
-  for_each_row<1>(rows, {x.data()}, y.data(), [n = rows.n](const auto& in, float* out) { softmax_row(in[0], out, n); });
+  for_each_row<1>(rows, {x.data()}, y.data(), [n = rows.n](const auto& in, float* out) { kernels::softmax_row(in[0], out, n); });
   return record("softmax", {x}, y, [sy = Saved(y), rows](const Tensor& dy) {
     Tensor dx = empty(dy.shape());
     for_each_row<2>(rows, {(*sy).data(), dy.data()}, dx.data(),

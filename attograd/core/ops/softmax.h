@@ -15,7 +15,8 @@ Tensor softmax(const Tensor& x, int64_t dim);
 /// with zero gradient.
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
-// Row kernels shared with the losses (raw pointers to n contiguous floats; no autograd).
+// Row kernels shared with the losses and the attention kernels (raw pointers to n contiguous
+// floats; no autograd).
 namespace kernels {
 /// Sum of x (n) in double, in a fixed order.
 double sum_double(const float* x, int64_t n);
@@ -32,6 +33,8 @@ struct LogSumExp {
   double log_sum;
 };
 LogSumExp log_sum_exp(const float* x, float* scratch, int64_t n);
+/// y (n) = softmax(x (n)), zeros when every entry is -inf (a fully masked row); y may be x.
+void softmax_row(const float* x, float* y, int64_t n);
 }  // namespace kernels
 
 }  // namespace ag
