@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "attograd/train/option_table.h"
 #include "attograd/train/usage_error.h"
 
 namespace ag::train {
@@ -76,21 +77,16 @@ inline CLI::Validator unsigned_integer() {
       "UINT64");
 }
 
-/// Which ends of a number_in range the values may take.
-enum class Ends { Closed, OpenLow, OpenHigh, Open };
-
 /// A real option's check: a finite number in the range (nan and inf are refused, whatever the range).
 inline CLI::Validator number_in(double lo, double hi, Ends ends = Ends::Closed) {
-  const bool open_low = ends == Ends::OpenLow || ends == Ends::Open;
-  const bool open_high = ends == Ends::OpenHigh || ends == Ends::Open;
-  const std::string range = fmt::format("{}{}, {}{}", open_low ? "(" : "[", lo, hi, open_high ? ")" : "]");
+  const Range range{lo, hi, ends};
   return CLI::Validator(
-      [=](std::string& text) -> std::string {
+      [range](std::string& text) -> std::string {
         const std::optional<double> v = detail::parse_exactly<double>(text);
-        if (v && std::isfinite(*v) && (open_low ? *v > lo : *v >= lo) && (open_high ? *v < hi : *v <= hi)) return "";
-        return fmt::format("{} is not a finite number in {}", text, range);
+        if (v && range.contains(*v)) return "";
+        return fmt::format("{} is not a finite number {}", text, range.describe());
       },
-      "NUMBER in " + range);
+      "NUMBER " + range.describe());
 }
 
 /// Raises UsageError when `output` (the value of `option`) is one of `inputs`, which writing it

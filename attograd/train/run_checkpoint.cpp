@@ -1,6 +1,7 @@
 #include "attograd/train/run_checkpoint.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 
 #include "attograd/core/error.h"
@@ -202,6 +203,26 @@ std::string load_checkpoint_config(const std::string& path) {
   } catch (const Error& e) {
     throw nn::in_file_context("load_checkpoint_config", path, e);
   }
+}
+
+ResumePoint read_resume_point(const std::string& run_dir, const std::string& program,
+                              const std::vector<std::string>& keys) {
+  ResumePoint r;
+  r.path = (std::filesystem::path(run_dir) / "last.h5").string();
+  try {
+    r.last = load_checkpoint(r.path);
+  } catch (const Error& e) {
+    throw Error(fmt::format("--resume {}: {}", run_dir, e.what()));
+  }
+  r.config = nlohmann::json::parse(r.last.config, nullptr, /*allow_exceptions=*/false);
+  check(r.config.is_object(), "--resume {}: {} is not a training checkpoint of {} (its config is not a JSON object)",
+        run_dir, r.path, program);
+  for (const std::string& key : keys)
+    check(r.config.contains(key), "--resume {}: {} is not a training checkpoint of {} (its config has no \"{}\")",
+          run_dir, r.path, program, key);
+  check(r.last.optimizer && r.last.data, "--resume {}: {} holds no training state (a best.h5 copied there?)", run_dir,
+        r.path);
+  return r;
 }
 
 }  // namespace ag::train

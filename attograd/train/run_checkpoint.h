@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "attograd/core/random.h"
 #include "attograd/nn/module.h"
 #include "attograd/nn/serialize.h"
@@ -89,5 +91,19 @@ Checkpoint load_checkpoint_bytes(std::string bytes, const std::string& name, boo
 /// Reads only a checkpoint's config (its JSON text; empty when it has none), with load_checkpoint's
 /// checks on the file: what a tool needs to compare runs without loading their weights.
 std::string load_checkpoint_config(const std::string& path);
+
+/// What `train --resume RUN_DIR` continues from: RUN_DIR/last.h5 with its training state, and its
+/// config parsed (the program's own keys: "model", "train", "progress", ...).
+struct ResumePoint {
+  Checkpoint last;
+  nlohmann::json config;
+  std::string path;  // RUN_DIR/last.h5
+};
+/// Reads RUN_DIR/last.h5 for `program` ("imdb train"), whose configs hold `keys`. Raises ag::Error
+/// naming the folder and the file when load_checkpoint refuses it, when its config is not a JSON
+/// object with the keys ("not a training checkpoint of <program>") or when it holds no training
+/// state (a best.h5 copied there).
+ResumePoint read_resume_point(const std::string& run_dir, const std::string& program,
+                              const std::vector<std::string>& keys);
 
 }  // namespace ag::train

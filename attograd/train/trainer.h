@@ -68,8 +68,10 @@ struct FitResult {
   Progress progress;
 };
 
+// Every member has an initializer, so designated initializers may name only what they change
+// (without -Wmissing-field-initializers warnings).
 struct TrainerOptions {
-  std::filesystem::path run_dir;
+  std::filesystem::path run_dir{};
   int64_t epochs = 1;
   int64_t max_steps = -1;         // end after this many steps of the whole run (>= 0), validating then
   int64_t save_every = 0;         // also write last.h5 every N steps; 0: at epoch ends only
@@ -78,7 +80,7 @@ struct TrainerOptions {
   double clip = 0;                // max global gradient norm; 0: no clipping
   std::string monitor = "val_loss";  // the metric best.h5 is chosen on
   Mode mode = Mode::Min;
-  std::vector<std::string> columns;  // metrics.csv columns after train_loss, as Validation gives them
+  std::vector<std::string> columns{};  // metrics.csv columns after train_loss, as Validation gives them
   std::string unit = "tok";          // what StepOutput::units counts
 };
 

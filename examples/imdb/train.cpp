@@ -1,7 +1,5 @@
 #include "examples/imdb/train.h"
 
-#include <cmath>
-#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <tuple>
@@ -16,9 +14,9 @@
 #include "attograd/optim/adam.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/run_checkpoint.h"
+#include "attograd/train/option_table.h"
 #include "attograd/train/run_lock.h"
 #include "attograd/train/trainer.h"
-#include "attograd/train/usage_error.h"
 #include "examples/imdb/dataset.h"
 #include "examples/imdb/evaluate.h"
 
@@ -28,48 +26,29 @@ namespace {
 
 using json = nlohmann::json;
 
-json options_json(const TrainOptions& o) {
-  return {{"optimizer", o.optimizer}, {"lr", o.lr},       {"weight_decay", o.weight_decay},
-          {"epochs", o.epochs},       {"batch", o.batch}, {"seed", o.seed},
-          {"clip", o.clip},           {"save_every", o.save_every}, {"val_fraction", o.val_fraction},
-          {"per_class", o.per_class}};
-}
-
-// Restores a run's options from its checkpoint: a resumed run keeps its own recipe. The command
-// line may still change --epochs (where the run ends), where data comes from and the threads.
-TrainOptions options_from_json(const json& j, const TrainOptions& given) {
-  TrainOptions o = given;
-  o.optimizer = j.at("optimizer");
-  o.lr = j.at("lr");
-  o.weight_decay = j.at("weight_decay");
-  o.batch = j.at("batch");
-  o.seed = j.at("seed");
-  o.clip = j.at("clip");
-  o.save_every = j.at("save_every");
-  o.val_fraction = j.at("val_fraction");
-  o.per_class = j.at("per_class");
-  o.epochs = given.epochs > 0 ? given.epochs : j.at("epochs").get<int64_t>();
-  return o;
-}
-
-// Bad numbers end the run before it starts, each named by its option: a usage error (exit 2).
-void check_options(const TrainOptions& o) {
-  using ag::train::check_usage;
-  check_usage(std::isfinite(o.lr) && o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
-  check_usage(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "--weight-decay {} is not a finite number >= 0",
-              o.weight_decay);
-  check_usage(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
-  check_usage(o.batch > 0, "--batch {} is not a positive batch size", o.batch);
-  check_usage(o.model.maxlen > 0, "--maxlen {} is not a positive length", o.model.maxlen);
-  check_usage(o.model.dropout >= 0 && o.model.dropout < 1, "--dropout {} is not in [0, 1)", o.model.dropout);
-  check_usage(std::isfinite(o.clip) && o.clip >= 0, "--clip {} is not a finite number >= 0 (0 turns clipping off)",
-              o.clip);
-  check_usage(o.threads >= 0 && o.threads <= ag::kMaxThreads, "--threads {} is not in [1, {}]", o.threads,
-              ag::kMaxThreads);
-  check_usage(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
-  check_usage(o.val_fraction > 0 && o.val_fraction < 1,
-              "--val-fraction {} is not in (0, 1): the best epoch is chosen on the validation reviews", o.val_fraction);
-  check_usage(o.per_class >= 0, "--per-class {} is negative (0: every review)", o.per_class);
+// The options of a run: what its checkpoints keep (a resumed run keeps its own recipe; --epochs may
+// move where it ends) and the values each may take.
+const ag::train::OptionTable<TrainOptions>& option_table() {
+  static const ag::train::OptionTable<TrainOptions> table = [] {
+    using ag::train::above, ag::train::at_least, ag::train::in, ag::train::Ends;
+    ag::train::OptionTable<TrainOptions> t;
+    t.add("optimizer", &TrainOptions::optimizer, ag::train::Choices{{"adam", "adamw"}});
+    t.add("lr", &TrainOptions::lr, above(0));
+    t.add("weight_decay", &TrainOptions::weight_decay, at_least(0));
+    t.add("epochs", &TrainOptions::epochs, at_least(1)).may_change_on_resume();
+    t.add("batch", &TrainOptions::batch, at_least(1));
+    t.add("seed", &TrainOptions::seed);
+    t.add("clip", &TrainOptions::clip, at_least(0), "0 turns clipping off");
+    t.add("save_every", &TrainOptions::save_every, at_least(0), "0: at epoch ends");
+    t.add("val_fraction", &TrainOptions::val_fraction, in(0, 1, Ends::Open),
+          "the best epoch is chosen on the validation reviews");
+    t.add("per_class", &TrainOptions::per_class, at_least(0), "0: every review");
+    t.add("maxlen", [](auto& o) -> auto& { return o.model.maxlen; }, at_least(1)).not_saved();
+    t.add("dropout", [](auto& o) -> auto& { return o.model.dropout; }, in(0, 1, Ends::OpenHigh)).not_saved();
+    t.add("threads", &TrainOptions::threads, in(0, ag::kMaxThreads), "0: all cores").not_saved();
+    return t;
+  }();
+  return table;
 }
 
 std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Classifier& model) {
@@ -119,7 +98,7 @@ Data load_data(TrainOptions& o, ModelConfig& config, const std::optional<ag::tra
 // The config each checkpoint carries: what resuming, evaluating and predicting need.
 std::string run_config(const TrainOptions& o, const ModelConfig& config, const ag::train::Progress& p, const Data& d) {
   return json{{"model", json::parse(config.to_json())},
-              {"train", options_json(o)},
+              {"train", option_table().to_json(o)},
               {"progress", {{"best_val_accuracy", p.best}, {"best_epoch", p.best_epoch}}},
               {"data", {{"dir", o.data_dir}, {"train_reviews", d.examples.size()}}}}
       .dump();
@@ -222,29 +201,23 @@ struct Run {
 };
 
 Run open_run(const TrainOptions& given) {
-  Run r{given, given.model, std::nullopt, {}, json()};
-  if (given.resume_dir.empty()) return r;
-  const auto path = (std::filesystem::path(given.resume_dir) / "last.h5").string();
-  r.last = ag::train::load_checkpoint(path);
+  if (given.resume_dir.empty()) return {given, given.model, std::nullopt, {}, json()};
+  ag::train::ResumePoint point =
+      ag::train::read_resume_point(given.resume_dir, "imdb train", {"model", "train", "progress"});
+  const json& run = point.config;
   try {
-    const json run = json::parse(r.last->config);
-    r.config = ModelConfig::from_json(run.at("model").dump());
-    r.o = options_from_json(run.at("train"), given);
-    r.progress = {run.at("progress").at("best_val_accuracy"), run.at("progress").at("best_epoch")};
-    r.data = run.value("data", json());
-  } catch (const json::exception& e) {
-    throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of imdb train ({})", given.resume_dir,
-                                path, e.what()));
-  } catch (const ag::Error& e) {  // a model config out of range
-    throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, path, e.what()));
+    Run r{option_table().from_json(run.at("train"), given), ModelConfig::from_json(run.at("model").dump()),
+          std::move(point.last), {run.at("progress").at("best_val_accuracy"), run.at("progress").at("best_epoch")},
+          run.value("data", json())};
+    r.o.out_dir = given.resume_dir;
+    fmt::print("resuming {}: epoch {}, batch {}, with the run's recipe ({}, lr {:g}, batch {}, seed {}) to epoch {}{}\n",
+               point.path, r.last->data->epoch, r.last->data->position, r.o.optimizer, r.o.lr, r.o.batch, r.o.seed,
+               r.o.epochs, given.epochs > 0 ? " (--epochs)" : "");
+    return r;
+  } catch (const std::exception& e) {  // a key missing (json) or a value out of range (ag::Error)
+    throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of imdb train: {}", given.resume_dir,
+                                point.path, e.what()));
   }
-  r.o.out_dir = given.resume_dir;
-  ag::check(r.last->optimizer && r.last->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
-            given.resume_dir, path);
-  fmt::print("resuming {}: epoch {}, batch {}, with the run's recipe ({}, lr {:g}, batch {}, seed {}) to epoch {}{}\n",
-             path, r.last->data->epoch, r.last->data->position, r.o.optimizer, r.o.lr, r.o.batch, r.o.seed,
-             r.o.epochs, given.epochs > 0 ? " (--epochs)" : "");
-  return r;
 }
 
 }  // namespace
@@ -256,7 +229,7 @@ TrainResult train(const TrainOptions& given) {
   if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
   auto [o, config, last, progress, run_data] = open_run(given);
   if (o.epochs == 0) o.epochs = 5;
-  check_options(o);
+  option_table().check(o);
   if (!last && o.export_batches.empty()) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
@@ -274,28 +247,26 @@ TrainResult train(const TrainOptions& given) {
   trainer.vocab["words"] = d.vocab.tokens();
   if (last) trainer.resume(*last, progress);
   fmt::print("{}", model.summary());
-  int64_t correct = 0, seen = 0;  // this epoch's training accuracy
-  auto reset = std::make_shared<ag::train::LambdaCallback>();
-  reset->epoch_begin = [&](ag::train::Trainer&, int64_t) { correct = seen = 0; };
-  trainer.add_callback(reset);
   ReviewBatches batches(d.examples, d.train_idx, o, config);
-  const ag::train::FitResult fit = trainer.fit<Batch>(
-      batches,
-      [&](const Batch& batch) {
-        const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
-        for (int64_t i = 0; i < o.batch; ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
-        seen += o.batch;
-        return ag::train::StepOutput{ag::binary_cross_entropy_with_logits(logits, batch.labels),
-                                     static_cast<double>(o.batch), static_cast<double>(o.batch * config.maxlen)};
-      },
-      [&] {
-        const Evaluation val = evaluate(model, d.examples, d.val_idx, 256);
-        const double accuracy = seen ? static_cast<double>(correct) / seen : 0;
-        return ag::train::Validation{{{"train_accuracy", accuracy}, {"val_loss", val.loss}, {"val_accuracy", val.accuracy}},
-                                     fmt::format(" acc {:.2f}%, val loss {:.4f} acc {:.2f}%", 100 * accuracy, val.loss,
-                                                 100 * val.accuracy)};
-      },
-      [&] { return fmt::format(" acc {:.1f}%", 100.0 * correct / seen); });
+  int64_t correct = 0, seen = 0;  // this epoch's training accuracy
+  auto step = [&](const Batch& batch) {
+    const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
+    for (int64_t i = 0; i < o.batch; ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
+    seen += o.batch;
+    return ag::train::StepOutput{ag::binary_cross_entropy_with_logits(logits, batch.labels),
+                                 static_cast<double>(o.batch), static_cast<double>(o.batch * config.maxlen)};
+  };
+  auto validate = [&] {
+    const Evaluation val = evaluate(model, d.examples, d.val_idx, 256);
+    const double accuracy = seen ? static_cast<double>(correct) / seen : 0;
+    correct = seen = 0;  // the next epoch counts afresh
+    return ag::train::Validation{{{"train_accuracy", accuracy}, {"val_loss", val.loss}, {"val_accuracy", val.accuracy}},
+                                 fmt::format(" acc {:.2f}%, val loss {:.4f} acc {:.2f}%", 100 * accuracy, val.loss,
+                                             100 * val.accuracy)};
+  };
+  const ag::train::FitResult fit = trainer.fit<Batch>(batches, step, validate, [&] {
+    return fmt::format(" acc {:.1f}%", 100.0 * correct / seen);
+  });
   TrainResult result{fit.progress.best, fit.progress.best_epoch, -1, fit.steps, fit.train_seconds,
                      fit.units_per_second, fit.stopped};
   if (!fit.stopped && o.test) result.test_accuracy = test_best(trainer, o, d, model, result);

@@ -1,7 +1,6 @@
 #include "examples/translate/train.h"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "attograd/optim/schedule.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/run_checkpoint.h"
+#include "attograd/train/option_table.h"
 #include "attograd/train/run_lock.h"
 #include "attograd/train/trainer.h"
 #include "attograd/train/usage_error.h"
@@ -26,59 +26,40 @@ namespace {
 
 using json = nlohmann::json;
 
-json options_json(const TrainOptions& o) {
-  return {{"src_lang", o.src_lang},     {"trg_lang", o.trg_lang},   {"lr", o.lr},
-          {"schedule", o.schedule},     {"warmup", o.warmup},         {"label_smoothing", o.label_smoothing},
-          {"clip", o.clip},             {"epochs", o.epochs},       {"max_tokens", o.max_tokens},
-          {"min_freq", o.min_freq},     {"seed", o.seed},           {"save_every", o.save_every},
-          {"keep_epochs", o.keep_epochs},
-          {"val_limit", o.val_limit},   {"max_steps", o.max_steps}, {"validate_bleu", o.validate_bleu}};
+// The options of a run: what its checkpoints keep (a resumed run keeps its own recipe; --epochs may
+// move where it ends) and the values each may take. 0 means "the recipe's" where TrainOptions says
+// so, and is resolved before the check.
+const ag::train::OptionTable<TrainOptions>& option_table() {
+  static const ag::train::OptionTable<TrainOptions> table = [] {
+    using ag::train::above, ag::train::at_least, ag::train::in, ag::train::Ends;
+    ag::train::OptionTable<TrainOptions> t;
+    t.add("src_lang", &TrainOptions::src_lang);
+    t.add("trg_lang", &TrainOptions::trg_lang);
+    t.add("lr", &TrainOptions::lr, above(0));
+    t.add("schedule", &TrainOptions::schedule, ag::train::Choices{{"inverse-sqrt", "linear", "constant"}})
+        .optional();  // absent: the architecture's default schedule
+    t.add("warmup", &TrainOptions::warmup, at_least(0));
+    t.add("label_smoothing", &TrainOptions::label_smoothing, in(0, 1, Ends::OpenHigh));
+    t.add("clip", &TrainOptions::clip, at_least(0), "0 turns clipping off");
+    t.add("epochs", &TrainOptions::epochs, at_least(1)).may_change_on_resume();
+    t.add("max_tokens", &TrainOptions::max_tokens, at_least(1));
+    t.add("min_freq", &TrainOptions::min_freq, at_least(1));
+    t.add("seed", &TrainOptions::seed);
+    t.add("save_every", &TrainOptions::save_every, at_least(0), "0: at epoch ends");
+    t.add("keep_epochs", &TrainOptions::keep_epochs, at_least(0)).optional();  // absent: no epoch<E>.h5
+    t.add("val_limit", &TrainOptions::val_limit, at_least(0), "0: all");
+    t.add("max_steps", &TrainOptions::max_steps, at_least(-1), "-1: every epoch");
+    t.add("validate_bleu", &TrainOptions::validate_bleu);
+    t.add("threads", &TrainOptions::threads, in(0, ag::kMaxThreads), "0: all cores").not_saved();
+    return t;
+  }();
+  return table;
 }
 
-// Restores a run's options from its checkpoint: a resumed run keeps its own recipe. The command
-// line may still change --epochs (where the run ends), where data comes from and the threads.
-TrainOptions options_from_json(const json& j, const TrainOptions& given) {
-  TrainOptions o = given;
-  o.src_lang = j.at("src_lang");
-  o.trg_lang = j.at("trg_lang");
-  o.lr = j.at("lr");
-  o.schedule = j.value("schedule", "");  // optional: absent or "" is the architecture's default schedule
-  o.warmup = j.at("warmup");
-  o.label_smoothing = j.at("label_smoothing");
-  o.clip = j.at("clip");
-  o.max_tokens = j.at("max_tokens");
-  o.min_freq = j.at("min_freq");
-  o.seed = j.at("seed");
-  o.save_every = j.at("save_every");
-  o.val_limit = j.at("val_limit");
-  o.keep_epochs = j.value("keep_epochs", int64_t{0});  // optional: absent keeps no epoch<E>.h5
-  o.max_steps = j.at("max_steps");
-  o.validate_bleu = j.at("validate_bleu");
-  o.epochs = given.epochs > 0 ? given.epochs : j.at("epochs").get<int64_t>();
-  return o;
-}
-
-// Bad numbers end the run before it starts, each named by its option: a usage error (exit 2). 0
-// means "the recipe's" where TrainOptions says so, and is resolved before this.
+// Bad numbers end the run before it starts, each named by its option: a usage error (exit 2).
 void check_options(const TrainOptions& o, const TranslationConfig& model) {
   using ag::train::check_usage;
-  check_usage(std::isfinite(o.lr) && o.lr > 0, "--lr {} is not a positive learning rate", o.lr);
-  check_usage(o.epochs > 0, "--epochs {} is not a positive count", o.epochs);
-  check_usage(o.max_tokens > 0, "--max-tokens {} is not a positive token count", o.max_tokens);
-  check_usage(o.warmup >= 0, "--warmup {} is negative", o.warmup);
-  check_usage(o.label_smoothing >= 0 && o.label_smoothing < 1, "--label-smoothing {} is not in [0, 1)",
-              o.label_smoothing);
-  check_usage(std::isfinite(o.clip) && o.clip >= 0, "--clip {} is not a finite number >= 0 (0 turns clipping off)",
-              o.clip);
-  check_usage(o.min_freq >= 1, "--min-freq {} is below 1", o.min_freq);
-  check_usage(o.threads >= 0 && o.threads <= ag::kMaxThreads, "--threads {} is not in [1, {}]", o.threads,
-              ag::kMaxThreads);
-  check_usage(o.save_every >= 0, "--save-every {} is negative (0: at epoch ends)", o.save_every);
-  check_usage(o.keep_epochs >= 0, "--keep-epochs {} is negative", o.keep_epochs);
-  check_usage(o.val_limit >= 0, "--val-limit {} is negative (0: all)", o.val_limit);
-  check_usage(o.max_steps >= -1, "--max-steps {} is below -1 (-1: every epoch)", o.max_steps);
-  check_usage(o.schedule.empty() || o.schedule == "inverse-sqrt" || o.schedule == "linear" || o.schedule == "constant",
-              "--schedule {} is not inverse-sqrt, linear or constant", o.schedule);
+  option_table().check(o);
   check_usage(model.arch != "transformer" || model.heads <= 0 || model.d_model % model.heads == 0,
               "--heads {} does not divide --d-model {}", model.heads, model.d_model);
   try {
@@ -164,29 +145,24 @@ struct Run {
 };
 
 Run open_run(const TrainOptions& given) {
-  Run r{given, given.model, std::nullopt, {}, json()};
-  if (given.resume_dir.empty()) return r;
-  const auto path = (std::filesystem::path(given.resume_dir) / "last.h5").string();
-  r.last = ag::train::load_checkpoint(path);
+  if (given.resume_dir.empty()) return {given, given.model, std::nullopt, {}, json()};
+  ag::train::ResumePoint point =
+      ag::train::read_resume_point(given.resume_dir, "translate train", {"model", "train", "progress"});
+  const json& run = point.config;
   try {
-    const json run = json::parse(r.last->config);
-    r.config = TranslationConfig::from_json(run.at("model").dump());
-    r.o = options_from_json(run.at("train"), given);
-    r.progress = {run.at("progress").at("best_val_bleu"), run.at("progress").at("best_epoch")};
-    r.data = run.value("data", json());
-  } catch (const json::exception& e) {
-    throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of translate train ({})",
-                                given.resume_dir, path, e.what()));
-  } catch (const ag::Error& e) {  // a model config out of range
-    throw ag::Error(fmt::format("--resume {}: {}: {}", given.resume_dir, path, e.what()));
+    Run r{option_table().from_json(run.at("train"), given), TranslationConfig::from_json(run.at("model").dump()),
+          std::move(point.last), {run.at("progress").at("best_val_bleu"), run.at("progress").at("best_epoch")},
+          run.value("data", json())};
+    r.o.out_dir = given.resume_dir;
+    fmt::print("resuming {}: epoch {}, batch {}, with the run's recipe (lr {:g}, {} schedule, seed {}) to epoch {}{}\n",
+               point.path, r.last->data->epoch, r.last->data->position, r.o.lr,
+               r.o.schedule.empty() ? "default" : r.o.schedule, r.o.seed, r.o.epochs,
+               given.epochs > 0 ? " (--epochs)" : "");
+    return r;
+  } catch (const std::exception& e) {  // a key missing (json) or a value out of range (ag::Error)
+    throw ag::Error(fmt::format("--resume {}: {} is not a training checkpoint of translate train: {}",
+                                given.resume_dir, point.path, e.what()));
   }
-  r.o.out_dir = given.resume_dir;
-  ag::check(r.last->optimizer && r.last->data, "--resume {}: {} holds no training state (a best.h5 copied there?)",
-            given.resume_dir, path);
-  fmt::print("resuming {}: epoch {}, batch {}, with the run's recipe (lr {:g}, {} schedule, seed {}) to epoch {}{}\n",
-             path, r.last->data->epoch, r.last->data->position, r.o.lr, r.o.schedule.empty() ? "default" : r.o.schedule,
-             r.o.seed, r.o.epochs, given.epochs > 0 ? " (--epochs)" : "");
-  return r;
 }
 
 // The measured Multi30k recipes (README: the transformer's is linear decay after warmup, an output
@@ -200,8 +176,8 @@ void apply_recipe(TrainOptions& o, TranslationConfig& config, bool resumed) {
   if (o.lr == 0) o.lr = 1e-3;
   if (o.epochs == 0) o.epochs = transformer ? 16 : 10;
   if (o.max_tokens == 0) o.max_tokens = transformer ? 2048 : 4096;
-  check_options(o, config);
   if (o.schedule.empty()) o.schedule = transformer ? "linear" : "constant";
+  check_options(o, config);
 }
 
 // The corpus a run trains and validates on, and its vocabularies.
@@ -242,6 +218,13 @@ Data load_data(TrainOptions& o, TranslationConfig& config, const std::optional<a
   return d;
 }
 
+// The transformer's Adam has the betas and eps of "Attention Is All You Need"; the rnn's, torch's defaults.
+std::unique_ptr<ag::optim::Adam> make_optimizer(const TrainOptions& o, const TranslationConfig& config, Seq2Seq& model) {
+  if (config.arch == "transformer")
+    return std::make_unique<ag::optim::Adam>(model.named_parameters(), o.lr, ag::optim::Adam::Betas{0.9, 0.98}, 1e-9);
+  return std::make_unique<ag::optim::Adam>(model.named_parameters(), o.lr);
+}
+
 // The run's schedule. Its last step, where the linear schedule reaches 0, counts each epoch's batches
 // (bucketing makes them differ), planned only until --max-steps, so a huge --epochs costs nothing.
 std::unique_ptr<ag::optim::Scheduler> make_scheduler(const TrainOptions& o, const Pairs& pairs,
@@ -261,7 +244,7 @@ std::unique_ptr<ag::optim::Scheduler> make_scheduler(const TrainOptions& o, cons
 std::string run_config(const TrainOptions& o, const TranslationConfig& config, const ag::train::Progress& p,
                        const Data& d) {
   return json{{"model", json::parse(config.to_json())},
-              {"train", options_json(o)},
+              {"train", option_table().to_json(o)},
               {"progress", {{"best_val_bleu", p.best}, {"best_epoch", p.best_epoch}}},
               {"data", {{"dir", d.dir}, {"train_pairs", d.train_pairs.size()}}},
               {"languages", {{"src", o.src_lang}, {"trg", o.trg_lang}}}}
@@ -284,10 +267,7 @@ TrainResult train(const TrainOptions& given) {
   }
   const Data d = load_data(o, config, last, run_data);
   std::shared_ptr<Seq2Seq> model = make_model(config);
-  auto optimizer = config.arch == "transformer"
-                       ? std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr,
-                                                           ag::optim::Adam::Betas{0.9, 0.98}, 1e-9)
-                       : std::make_unique<ag::optim::Adam>(model->named_parameters(), o.lr);
+  const std::unique_ptr<ag::optim::Adam> optimizer = make_optimizer(o, config, *model);
   int64_t schedule_steps = 0;
   const std::unique_ptr<ag::optim::Scheduler> scheduler = make_scheduler(o, d.train_pairs, *optimizer, schedule_steps);
   ag::train::Trainer trainer(*model, *optimizer, scheduler.get(),
@@ -300,39 +280,31 @@ TrainResult train(const TrainOptions& given) {
   trainer.vocab = {{"src", d.src_vocab.tokens()}, {"trg", d.trg_vocab.tokens()}};
   if (last) trainer.resume(*last, progress);
   fmt::print("{}", model->summary());
-  if (!o.export_batches.empty()) {
-    export_batches(o, d.train_pairs, last ? *last->data : ag::train::DataPosition{0, 0, o.seed},
-                   trainer.checkpoint(std::nullopt), *optimizer, *scheduler, schedule_steps);
-    return {};
-  }
-  TrainResult result;
+  if (!o.export_batches.empty())
+    return export_batches(o, d.train_pairs, last ? *last->data : ag::train::DataPosition{0, 0, o.seed},
+                          trainer.checkpoint(std::nullopt), *optimizer, *scheduler, schedule_steps),
+           TrainResult{};
   PairBatches batches(d.train_pairs, o);
-  const ag::train::FitResult fit = trainer.fit<Batch>(
-      batches,
-      [&](const Batch& batch) {
-        const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
-        int64_t target_tokens = 0;
-        for (int64_t i = 0; i < batch.trg_out.numel(); ++i) target_tokens += batch.trg_out.data()[i] != kPad;
-        return ag::train::StepOutput{ag::cross_entropy(logits, batch.trg_out, kPad, static_cast<float>(o.label_smoothing)),
-                                     static_cast<double>(target_tokens), static_cast<double>(batch.tokens)};
-      },
-      [&] {
-        const LossResult val = evaluate_loss(*model, d.val_pairs, o.max_tokens);
-        const double bleu = o.validate_bleu ? evaluate_bleu(*model, d.src_vocab, d.trg_vocab, d.val_corpus).bleu.score : 0;
-        result.last_val_loss = val.loss;
-        result.last_val_bleu = bleu;
-        return ag::train::Validation{
-            {{"val_loss", val.loss}, {"val_perplexity", val.perplexity}, {"val_bleu", bleu}, {"lr", scheduler->lr()}},
-            fmt::format(", val loss {:.4f} ppl {:.2f} BLEU {:.2f}", val.loss, val.perplexity, bleu)};
-      },
-      [&] { return fmt::format(" lr {:.2e}", scheduler->lr()); });
-  result.best_val_bleu = fit.progress.best;
-  result.best_epoch = fit.progress.best_epoch;
-  result.steps = fit.steps;
-  result.train_seconds = fit.train_seconds;
-  result.tokens_per_second = fit.units_per_second;
-  result.stopped = fit.stopped;
-  return result;
+  double last_val_loss = 0, last_val_bleu = 0;
+  auto step = [&](const Batch& batch) {
+    const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
+    int64_t target_tokens = 0;
+    for (int64_t i = 0; i < batch.trg_out.numel(); ++i) target_tokens += batch.trg_out.data()[i] != kPad;
+    return ag::train::StepOutput{ag::cross_entropy(logits, batch.trg_out, kPad, static_cast<float>(o.label_smoothing)),
+                                 static_cast<double>(target_tokens), static_cast<double>(batch.tokens)};
+  };
+  auto validate = [&] {
+    const LossResult val = evaluate_loss(*model, d.val_pairs, o.max_tokens);
+    last_val_loss = val.loss;
+    last_val_bleu = o.validate_bleu ? evaluate_bleu(*model, d.src_vocab, d.trg_vocab, d.val_corpus).bleu.score : 0;
+    return ag::train::Validation{
+        {{"val_loss", val.loss}, {"val_perplexity", val.perplexity}, {"val_bleu", last_val_bleu}, {"lr", scheduler->lr()}},
+        fmt::format(", val loss {:.4f} ppl {:.2f} BLEU {:.2f}", val.loss, val.perplexity, last_val_bleu)};
+  };
+  const ag::train::FitResult fit =
+      trainer.fit<Batch>(batches, step, validate, [&] { return fmt::format(" lr {:.2e}", scheduler->lr()); });
+  return {fit.progress.best, fit.progress.best_epoch, last_val_loss, last_val_bleu, fit.steps, fit.train_seconds,
+          fit.units_per_second, fit.stopped};
 }
 
 }  // namespace translate

@@ -105,11 +105,11 @@ else
   fail "building the outside project with pkg-config: $pc_flags"
 fi
 
-echo "== 5. the installed headers, with only the installed include folder (and fmt's) on the path"
+echo "== 5. the installed headers, with only the installed include folder (and fmt's and nlohmann_json's) on the path"
 # Each header alone through the preprocessor (an include of a header that was not installed, or of
 # a dependency the package does not provide, fails it), then all of them compiled in one unit (one
 # compile instead of ~70 keeps the test fast; each already resolved its includes alone).
-include_flags="-std=c++20 -fopenmp -I$prefix/include $(pkg-config --cflags-only-I fmt)"
+include_flags="-std=c++20 -fopenmp -I$prefix/include $(pkg-config --cflags-only-I fmt nlohmann_json)"
 # shellcheck disable=SC2016  # $0, $1 and $2 belong to the inner shell
 echo "$installed_headers" | xargs -P "$jobs" -I{} sh -c \
   'echo "#include <$0>" | $1 $2 -E -x c++ - >/dev/null 2>&1 || echo "$0"' {} "$cxx" "$include_flags" \
