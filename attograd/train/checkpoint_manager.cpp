@@ -1,7 +1,8 @@
 #include "attograd/train/checkpoint_manager.h"
 
-#include <cstdio>
 #include <regex>
+
+#include <fmt/format.h>
 
 #include "attograd/core/error.h"
 #include "attograd/train/run_lock.h"
@@ -63,7 +64,7 @@ void CheckpointManager::start_new_run(const std::filesystem::path& run_dir, bool
 std::filesystem::path CheckpointManager::first_free_run_dir(const std::filesystem::path& base) {
   std::filesystem::path dir = base;
   for (int n = 2; holds_run(dir); ++n) dir = base.string() + "-" + std::to_string(n);
-  if (dir != base) std::printf("%s holds a run; this one goes to %s\n", base.c_str(), dir.c_str());
+  if (dir != base) fmt::print("{} holds a run; this one goes to {}\n", base.string(), dir.string());
   return dir;
 }
 

@@ -51,9 +51,13 @@ Checkpoint Trainer::checkpoint(const std::optional<DataPosition>& data) const {
   return c;
 }
 
-std::string Trainer::summary(const FitResult& r, const std::string& best, const std::string& tail) {
-  return fmt::format("summary: {} steps in {:.0f} s of training ({:.0f} tokens/s), best {} (epoch {}){}", r.steps,
-                     r.train_seconds, r.units_per_second, best, r.progress.best_epoch, tail);
+std::string Trainer::summary(const FitResult& r) const {
+  const std::string best = r.progress.best_epoch < 0 ? "none yet"
+                           : options_.best_text ? options_.best_text(r.progress.best)
+                                                : fmt::format("{} {:.4f}", options_.monitor, r.progress.best);
+  return fmt::format("summary: {} steps in {:.0f} s of training ({:.0f} {}/s), best {} (epoch {}){}", r.steps,
+                     r.train_seconds, r.units_per_second, options_.unit, best, r.progress.best_epoch,
+                     r.stopped ? "; stopped: resume with --resume" : "");
 }
 
 FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>& next_step,
@@ -167,6 +171,7 @@ FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>
   result.progress = progress_;
   result.units_per_second = result.train_seconds > 0 ? all_units / result.train_seconds : 0;
   for (auto& c : callbacks_) c->on_train_end(*this, result);
+  fmt::print("{}\n", summary(result));
   return result;
 }
 

@@ -6,7 +6,7 @@
 //     every save_every steps, at each epoch end and on Ctrl-C or SIGTERM (then it stops; the
 //     program exits 130/143 with interrupted_exit_code()); resume() continues from it bit for bit;
 //   - validation each epoch, RUN_DIR/best.h5 (the best epoch on `monitor`), metrics.csv, a progress
-//     bar with rate and ETA, and the summary line;
+//     bar with rate and ETA, and the summary line on stdout at the end;
 //   - the non-finite stop (finite.h): a NaN or Inf loss, gradient or weight ends the run naming the
 //     step, before it reaches a checkpoint;
 //   - callbacks (callback.h: step and epoch end, early stopping), a gradient hook that runs after
@@ -82,6 +82,9 @@ struct TrainerOptions {
   Mode mode = Mode::Min;
   std::vector<std::string> columns{};  // metrics.csv columns after train_loss, as Validation gives them
   std::string unit = "tok";          // what StepOutput::units counts
+  // The summary line's "best ..." from the best monitored value ("val BLEU 31.20"); unset: the
+  // monitor's name and the value.
+  std::function<std::string(double)> best_text{};
 };
 
 /// Receives the loop's phases ("data", "forward", "backward", "optimizer", "checkpoint",
@@ -137,8 +140,9 @@ class Trainer {
   /// A checkpoint of the run now: with the training state and `data` when given, else an eval-only
   /// one (model, config, vocab).
   Checkpoint checkpoint(const std::optional<DataPosition>& data) const;
-  /// The summary line: "summary: 120 steps in 31 s of training (5320 tokens/s), best <best> (epoch 3)<tail>".
-  static std::string summary(const FitResult& result, const std::string& best, const std::string& tail = "");
+  /// The line fit() ends with: "summary: 120 steps in 31 s of training (5320 tok/s), best val BLEU
+  /// 31.20 (epoch 3)", and "; stopped: resume with --resume" after a stop.
+  std::string summary(const FitResult& result) const;
 
   nn::Module& model() { return model_; }
   const CheckpointManager& checkpoints() const { return checkpoints_; }

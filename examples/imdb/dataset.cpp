@@ -1,6 +1,6 @@
 #include "examples/imdb/dataset.h"
 
-#include <cstdio>
+#include <fmt/format.h>
 #include <filesystem>
 
 #include "attograd/core/error.h"
@@ -51,8 +51,8 @@ TokenizedSplit load_split(const std::string& data_dir, const std::string& split,
   const auto root = ag::data::find_imdb(data_dir);
   ag::data::ImdbSplit reviews = ag::data::read_imdb_split(root, split, per_class);
   if (!reviews.warnings.empty())
-    std::fprintf(stderr, "imdb: %zu warnings reading %s (%lld files skipped), e.g. %s\n", reviews.warnings.size(),
-                 split.c_str(), static_cast<long long>(reviews.skipped), reviews.warnings.front().c_str());
+    fmt::print(stderr, "imdb: {} warnings reading {} ({} files skipped), e.g. {}\n", reviews.warnings.size(), split,
+               reviews.skipped, reviews.warnings.front());
   TokenizedSplit out;
   out.root = std::filesystem::absolute(root).string();
   out.words.resize(reviews.reviews.size());

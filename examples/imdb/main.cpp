@@ -72,7 +72,7 @@ void write_predictions(const std::string& path, const imdb::Examples& examples, 
   f.write("/lengths", batch.lengths);
   f.write("/probabilities", ag::from_data(probabilities, {examples.size()}));
   f.close();
-  std::printf("wrote the test inputs and predictions to %s\n", path.c_str());
+  fmt::print("wrote the test inputs and predictions to {}\n", path);
 }
 
 int run_eval(const std::string& checkpoint, const std::string& data, int64_t batch, const std::string& predictions) {
@@ -82,13 +82,11 @@ int run_eval(const std::string& checkpoint, const std::string& data, int64_t bat
   std::vector<float> probabilities;
   const imdb::Evaluation e = imdb::evaluate(*m.model, examples, {}, batch, /*show_progress=*/true, &probabilities);
   if (!predictions.empty()) write_predictions(predictions, examples, m.model->config(), probabilities);
-  std::printf("test split: %lld reviews\n  loss      %.4f\n  accuracy  %.2f%%\n", static_cast<long long>(e.count), e.loss,
-              100 * e.accuracy);
-  std::printf("  confusion matrix (rows: actual, columns: predicted)\n");
-  std::printf("              negative  positive\n  negative  %10lld%10lld\n  positive  %10lld%10lld\n",
-              static_cast<long long>(e.true_negative), static_cast<long long>(e.false_positive),
-              static_cast<long long>(e.false_negative), static_cast<long long>(e.true_positive));
-  std::printf("  %.0f tokens/s (%.1f s)\n", e.tokens_per_second, e.seconds);
+  fmt::print("test split: {} reviews\n  loss      {:.4f}\n  accuracy  {:.2f}%\n", e.count, e.loss, 100 * e.accuracy);
+  fmt::print("  confusion matrix (rows: actual, columns: predicted)\n");
+  fmt::print("              negative  positive\n  negative  {:10}{:10}\n  positive  {:10}{:10}\n", e.true_negative,
+             e.false_positive, e.false_negative, e.true_positive);
+  fmt::print("  {:.0f} tokens/s ({:.1f} s)\n", e.tokens_per_second, e.seconds);
   return 0;
 }
 
@@ -111,11 +109,10 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
       if (!line.empty()) texts.push_back(line);
   const std::vector<imdb::TextPrediction> predictions = imdb::predict(*m.model, m.vocab, texts);
   for (const auto& p : predictions)
-    std::printf("%.4f  %s  %s\n", p.probability, p.probability >= 0.5 ? "positive" : "negative",
-                preview(p.text, 80).c_str());
+    fmt::print("{:.4f}  {}  {}\n", p.probability, p.probability >= 0.5 ? "positive" : "negative", preview(p.text, 80));
   if (!explain.empty()) {
     ag::write_file_atomically(explain, imdb::explain_html(predictions));
-    std::printf("wrote %s\n", explain.c_str());
+    fmt::print("wrote {}\n", explain);
   }
   return 0;
 }
@@ -216,22 +213,16 @@ int main(int argc, char** argv) {
     // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
-    const imdb::TrainResult r = imdb::train(o);
-    if (!o.export_batches.empty()) return 0;
-    std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val accuracy %.2f%% (epoch %lld)%s\n",
-                static_cast<long long>(r.steps), r.train_seconds, r.tokens_per_second, 100 * r.best_val_accuracy,
-                static_cast<long long>(r.best_epoch),
-                r.test_accuracy >= 0 ? fmt::format(", test accuracy {:.2f}%", 100 * r.test_accuracy).c_str()
-                                     : (r.stopped ? "; stopped: resume with --resume" : ""));
+    imdb::train(o);  // ends with its summary line
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {
-    std::fprintf(stderr, "imdb: %s\nRun with --help for more information.\n", e.what());
+    fmt::print(stderr, "imdb: {}\nRun with --help for more information.\n", e.what());
     return ag::train::kUsageError;
   } catch (const ag::Error& e) {
-    std::fprintf(stderr, "imdb: %s\n", e.what());
+    fmt::print(stderr, "imdb: {}\n", e.what());
     return 1;
   } catch (const std::exception& e) {  // a case no check names yet: still a message, not an abort
-    std::fprintf(stderr, "imdb: unexpected error (please report it): %s\n", e.what());
+    fmt::print(stderr, "imdb: unexpected error (please report it): {}\n", e.what());
     return 1;
   }
 }

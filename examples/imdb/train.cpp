@@ -242,7 +242,8 @@ TrainResult train(const TrainOptions& given) {
   ag::train::Trainer trainer(model, *optimizer, nullptr,
                              {.run_dir = o.out_dir, .epochs = o.epochs, .save_every = o.save_every,
                               .stop_after_steps = o.stop_after_steps, .clip = o.clip, .monitor = "val_accuracy",
-                              .mode = ag::train::Mode::Max, .columns = {"train_accuracy", "val_loss", "val_accuracy"}});
+                              .mode = ag::train::Mode::Max, .columns = {"train_accuracy", "val_loss", "val_accuracy"},
+                              .best_text = [](double v) { return fmt::format("val accuracy {:.2f}%", 100 * v); }});
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab["words"] = d.vocab.tokens();
   if (last) trainer.resume(*last, progress);

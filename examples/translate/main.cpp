@@ -57,18 +57,17 @@ int run_eval(const std::string& checkpoint, const std::string& data, const std::
       translate::evaluate_bleu(*m.model, m.src_vocab, m.trg_vocab, corpus, beam, batch, /*show_progress=*/true);
   if (!output.empty()) {
     translate::write_hypotheses(output, e.hypotheses);
-    std::printf("wrote %lld hypotheses to %s\n", static_cast<long long>(e.hypotheses.size()), output.c_str());
+    fmt::print("wrote {} hypotheses to {}\n", e.hypotheses.size(), output);
   }
-  std::printf("%s: %lld sentences, %s\n  %s\n  %.1f s\n", src_file.empty() ? split.c_str() : src_file.c_str(),
-              static_cast<long long>(e.sentences), beam > 1 ? fmt::format("beam {}", beam).c_str() : "greedy",
-              e.bleu.to_string().c_str(), e.seconds);
+  fmt::print("{}: {} sentences, {}\n  {}\n  {:.1f} s\n", src_file.empty() ? split : src_file, e.sentences,
+             beam > 1 ? fmt::format("beam {}", beam) : "greedy", e.bleu.to_string(), e.seconds);
   // The teacher-forced loss, as training reports it for val: a far less noisy way than BLEU to tell
   // two models apart, since every reference token counts, not only the n-grams a decode gets right.
   const int64_t max_len = m.model->config().arch == "transformer" ? m.model->config().max_len : 100000;
   const translate::LossResult loss =
       translate::evaluate_loss(*m.model, translate::encode_corpus(corpus, m.src_vocab, m.trg_vocab, max_len), 4096);
-  std::printf("  loss %.4f, perplexity %.3f over %lld reference tokens (teacher-forced, <eos> included)\n", loss.loss,
-              loss.perplexity, static_cast<long long>(loss.tokens));
+  fmt::print("  loss {:.4f}, perplexity {:.3f} over {} reference tokens (teacher-forced, <eos> included)\n", loss.loss,
+             loss.perplexity, loss.tokens);
   return 0;
 }
 
@@ -78,10 +77,10 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, i
     for (std::string line; std::getline(std::cin, line);)
       if (!line.empty()) texts.push_back(line);
   const std::vector<translate::SentenceTranslation> out = translate::predict(m, texts, beam);
-  for (const auto& t : out) std::printf("%s\n", t.translation().c_str());
+  for (const auto& t : out) fmt::print("{}\n", t.translation());
   if (!svg.empty() && !out.empty()) {
     ag::write_file_atomically(svg, translate::attention_svg(out.front()));
-    std::fprintf(stderr, "wrote the attention of the first sentence to %s\n", svg.c_str());
+    fmt::print(stderr, "wrote the attention of the first sentence to {}\n", svg);
   }
   return 0;
 }
@@ -96,9 +95,8 @@ int run_compare(const std::string& a_file, const std::string& b_file, const std:
     counts_b.push_back(ag::train::sentence_counts(b.source[i], b.target[i]));
   }
   const ag::train::PairedBootstrap r = ag::train::paired_bootstrap(counts_a, counts_b, samples, seed);
-  std::printf("A  %s  %s\nB  %s  %s\nB - A = %+.2f BLEU on all %lld sentences\npaired bootstrap: %s\n",
-              r.a.to_string().c_str(), a_file.c_str(), r.b.to_string().c_str(), b_file.c_str(), r.b.score - r.a.score,
-              static_cast<long long>(a.size()), r.to_string().c_str());
+  fmt::print("A  {}  {}\nB  {}  {}\nB - A = {:+.2f} BLEU on all {} sentences\npaired bootstrap: {}\n", r.a.to_string(),
+             a_file, r.b.to_string(), b_file, r.b.score - r.a.score, a.size(), r.to_string());
   return 0;
 }
 
@@ -241,7 +239,7 @@ int main(int argc, char** argv) {
     if (*average) {
       ag::train::check_output_is_not_input("--out", average_out, to_average);
       translate::average_models(to_average, average_out);
-      std::printf("wrote the mean of %zu checkpoints to %s\n", to_average.size(), average_out.c_str());
+      fmt::print("wrote the mean of {} checkpoints to {}\n", to_average.size(), average_out);
       return 0;
     }
     if (!o.resume_dir.empty())
@@ -250,20 +248,16 @@ int main(int argc, char** argv) {
     // The default --out never lands on an earlier run: runs/translate, then runs/translate-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
-    const translate::TrainResult r = translate::train(o);
-    if (!o.export_batches.empty()) return 0;
-    std::printf("summary: %lld steps in %.0f s of training (%.0f tokens/s), best val BLEU %.2f (epoch %lld)%s\n",
-                static_cast<long long>(r.steps), r.train_seconds, r.tokens_per_second, r.best_val_bleu,
-                static_cast<long long>(r.best_epoch), r.stopped ? "; stopped: resume with --resume" : "");
+    translate::train(o);  // ends with its summary line
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {
-    std::fprintf(stderr, "translate: %s\nRun with --help for more information.\n", e.what());
+    fmt::print(stderr, "translate: {}\nRun with --help for more information.\n", e.what());
     return ag::train::kUsageError;
   } catch (const ag::Error& e) {
-    std::fprintf(stderr, "translate: %s\n", e.what());
+    fmt::print(stderr, "translate: {}\n", e.what());
     return 1;
   } catch (const std::exception& e) {  // a case no check names yet: still a message, not an abort
-    std::fprintf(stderr, "translate: unexpected error (please report it): %s\n", e.what());
+    fmt::print(stderr, "translate: unexpected error (please report it): {}\n", e.what());
     return 1;
   }
 }

@@ -275,7 +275,8 @@ TrainResult train(const TrainOptions& given) {
                               .save_every = o.save_every, .stop_after_steps = o.stop_after_steps,
                               .keep_epochs = o.keep_epochs, .clip = o.clip, .monitor = "val_bleu",
                               .mode = ag::train::Mode::Max,
-                              .columns = {"val_loss", "val_perplexity", "val_bleu", "lr"}});
+                              .columns = {"val_loss", "val_perplexity", "val_bleu", "lr"},
+                              .best_text = [](double v) { return fmt::format("val BLEU {:.2f}", v); }});
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab = {{"src", d.src_vocab.tokens()}, {"trg", d.trg_vocab.tokens()}};
   if (last) trainer.resume(*last, progress);
