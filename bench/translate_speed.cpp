@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   app.add_option("--decode-checkpoint", decode_checkpoint, "model to decode with (default: the batches file's)");
   app.add_option("--split", split, "split to decode")->capture_default_str();
   app.add_option("--sentences", sentences, "decode the first N sentences (0: all)")->capture_default_str();
-  app.add_option("--data", data, "folder with the corpus (default: $ATTOGRAD_DATA, then ../shared/data)");
+  app.add_option("--data", data, "folder with the corpus (default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
   app.add_option("--logits", logits, "write teacher-forced logits, losses and gradient norms here instead of timing");
   app.add_option("--checkpoint", checkpoint, "--logits: the weights (default: the batches file's)");
   app.add_option("--logit-batches", logit_batches, "--logits: batches to write")->capture_default_str();

@@ -35,8 +35,9 @@ ImdbSplit read_imdb_split(const std::filesystem::path& aclimdb, const std::strin
 /// a missing or empty class folder or a filesystem error; returns normally otherwise.
 void check_imdb_split(const std::filesystem::path& aclimdb, const std::string& split);
 
-/// The aclImdb folder: looks (as docs/design.md says: --data, $ATTOGRAD_DATA, shared/data) for a folder
-/// holding aclImdb/ or aclImdb_v1.tar.gz. The archive is extracted on first use into the cache
+/// The aclImdb folder: looks along data_search_path() (data_path.h: --data alone, else $ATTOGRAD_DATA,
+/// the user data folder, then the program's fallback folders) for a folder holding aclImdb/ or
+/// aclImdb_v1.tar.gz. The archive is extracted on first use into the cache
 /// folder of its content (archive.h: cache_dir()/aclImdb_v1-<size>-<crc32>), and only when it holds
 /// aclImdb/train and aclImdb/test.
 std::filesystem::path find_imdb(const std::string& data_flag = "");

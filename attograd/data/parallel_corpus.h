@@ -23,8 +23,9 @@ std::vector<std::string> split_tokens(const std::string& line);
 ParallelCorpus read_parallel(const std::filesystem::path& source_file, const std::filesystem::path& target_file);
 
 /// The folder holding Multi30k's files (<split>.lc.norm.tok.<lang>[.gz]) as find_data finds it:
-/// --data alone when given, else $ATTOGRAD_DATA, then shared/data (each folder itself or its
-/// multi30k/ subfolder); the first that has train.lc.norm.tok.<lang> or its .gz.
+/// --data alone when given, else $ATTOGRAD_DATA, the user data folder, then the program's fallback
+/// folders (data_path.h; each folder itself or its multi30k/ subfolder); the first that has
+/// train.lc.norm.tok.<lang> or its .gz.
 std::filesystem::path find_multi30k(const std::string& data_flag = "", const std::string& lang = "en");
 
 /// Multi30k's lowercased tokenised split ("train", "val", "test_2016_flickr") for a language pair.

@@ -105,9 +105,10 @@ LSTMOutput LSTM::forward(const Tensor& x, const IntTensor& lengths, const Tensor
       collect(lstm_layer(layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), w.weight_ih,
                          w.weight_hh, w.bias_ih, w.bias_hh));
     } else {  // both directions at once, one per thread
-      BidirectionalLSTMOutput r = lstm_bidirectional_layer(
-          layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states), state_at(h0, first + 1, states),
-          state_at(c0, first + 1, states), weights[first], weights[first + 1]);
+      BidirectionalLSTMOutput r =
+          lstm_bidirectional_layer(layer_input, lengths, state_at(h0, first, states), state_at(c0, first, states),
+                                   state_at(h0, first + 1, states), state_at(c0, first + 1, states), weights[first],
+                                   weights[first + 1]);
       collect(r.forward);
       collect(r.reverse);
     }

@@ -41,7 +41,8 @@ class Adam : public Optimizer {
 };
 
 /// Adam with decoupled weight decay (Loshchilov & Hutter): torch.optim.AdamW, weight_decay 1e-2 by
-/// default. Use decay_groups() to keep biases, LayerNorm and embeddings out of the decay.
+/// default. decay_groups(params, nn::no_weight_decay(model), lr, wd) keeps biases, LayerNorm and
+/// embeddings out of the decay.
 class AdamW : public Adam {
  public:
   /// One group (torch.optim.AdamW(params, lr, betas, eps, weight_decay, amsgrad)).

@@ -20,8 +20,8 @@ class CheckpointManager {
   /// epoch<E>.h5, which the new run would otherwise mix with its own.
   static void start_new_run(const std::filesystem::path& run_dir, bool overwrite);
   /// `base` where it holds no run's last.h5 or best.h5 and no running run's lock, else the first of
-  /// base-2, base-3, ... that holds none: where a program's default --out puts a new run when it is run again. Says so on
-  /// stdout when it is not `base`.
+  /// base-2, base-3, ... that holds none: where a program's default --out puts a new run when it is
+  /// run again. Says so on stdout when it is not `base`.
   static std::filesystem::path first_free_run_dir(const std::filesystem::path& base);
   std::filesystem::path last_path() const { return dir_ / "last.h5"; }
   std::filesystem::path best_path() const { return dir_ / "best.h5"; }

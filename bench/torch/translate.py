@@ -70,7 +70,7 @@ def load_batches(f, count):
 
 def data_dir(flag, lang):
     """--data alone when given, else $ATTOGRAD_DATA, then shared/data beside the source tree; each or its
-    multi30k/ (attograd/data/data_path.h)."""
+    multi30k/ (attograd/data/data_path.h, without its user data folder: bench/ runs in the tree)."""
     tried = []
     bases = (flag,) if flag else (os.environ.get("ATTOGRAD_DATA"), os.path.join(ROOT, "..", "shared", "data"))
     for base in bases:

@@ -38,7 +38,7 @@ struct Batch {
 };
 Batch make_batch(const Examples& examples, const std::vector<int64_t>& indices, const ModelConfig& config);
 
-/// Reads a split (find_imdb: --data, $ATTOGRAD_DATA, shared/data) and tokenizes it; prints the
+/// Reads a split (find_imdb: --data alone, else $ATTOGRAD_DATA, the user data folder, ../shared/data) and tokenizes it; prints the
 /// loader's warnings count. per_class > 0 keeps that many reviews of each label.
 struct TokenizedSplit {
   std::string root;  // the aclImdb folder read (absolute)

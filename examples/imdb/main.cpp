@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
   train->add_option("--data", o.data_dir,
                     "folder with aclImdb/ or aclImdb_v1.tar.gz, the only one looked in "
-                    "(default: $ATTOGRAD_DATA, then ../shared/data)");
+                    "(default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
   train->add_option("--out", o.out_dir, "run folder for best.h5, last.h5, metrics.csv")->capture_default_str();
   train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5, with its own recipe");
   train->add_flag("--overwrite", o.overwrite, "start a new run in --out even where one is (its checkpoints are replaced)")

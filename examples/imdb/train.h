@@ -9,7 +9,7 @@
 namespace imdb {
 
 struct TrainOptions {
-  std::string data_dir;              // --data ("" = $ATTOGRAD_DATA, then shared/data)
+  std::string data_dir;              // --data ("": $ATTOGRAD_DATA, the user data folder, ../shared/data)
   std::string out_dir = "runs/imdb"; // RUN_DIR: best.h5, last.h5, metrics.csv
   std::string resume_dir;            // --resume RUN_DIR: continue from RUN_DIR/last.h5
   bool overwrite = false;            // --overwrite: start afresh in an out_dir that holds a run

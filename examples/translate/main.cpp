@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   translate::TrainOptions o;
   CLI::App* train = app.add_subcommand("train", "train on Multi30k (train/val.lc.norm.tok.{de,en}[.gz])");
   train->add_option("--data", o.data_dir,
-                    "folder with the corpus, the only one looked in (default: $ATTOGRAD_DATA, then ../shared/data)");
+                    "folder with the corpus, the only one looked in (default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
   train->add_option("--src", o.src_lang, "source language")->capture_default_str();
   train->add_option("--trg", o.trg_lang, "target language")->capture_default_str();
   train->add_option("--arch", o.model.arch, "transformer or rnn")

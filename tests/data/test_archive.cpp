@@ -70,8 +70,8 @@ TEST(InputFile, ReadsPlainGzipAndConcatenatedMembers) {
   EXPECT_EQ(pieces, text);
 }
 
-// gzread() reports a file cut inside the compressed stream as a clean end of file: eval scored 12 of
-// 200 lines and exited 0.
+// gzread() reports a file cut inside the compressed stream as a clean end of file, so without a
+// check of its own a reader would score the part it read and exit 0.
 TEST(InputFile, TruncatedGzipIsRefusedNamingTheFile) {
   TempDir tmp;
   const std::string gz = gzip(numbered_lines(2000));
@@ -173,9 +173,9 @@ TEST(Tar, RefusesUnsafePathsAndTruncatedArchives) {
   for (const auto& e : fs::directory_iterator(tmp.path)) EXPECT_EQ(e.path().string().find(".partial"), std::string::npos);
 }
 
-// A 1 GB claim in a ~100-byte archive once allocated 1 GB before reading a byte of it (a larger
-// claim ended in std::bad_alloc). The extraction must fail at once with "truncated", and it must
-// do so with little memory: a child process proves it under a 256 MB address-space limit.
+// A 1 GB size claimed in a ~100-byte archive must not be allocated before its bytes are read (a
+// larger claim would end in std::bad_alloc). The extraction must fail at once with "truncated", and
+// with little memory: a child process proves it under a 256 MB address-space limit.
 TEST(Tar, AHugeClaimedSizeFailsFastWithoutAllocatingIt) {
   TempDir tmp;
   const fs::path archive = tmp.path / "bomb.tar.gz";
@@ -243,7 +243,8 @@ TEST(Tar, BadHeaderNumbersAndChecksumsNameTheArchiveAndEntry) {
                   {"bad-sum.tar", "not a tar archive", "entry 1", "checksum"});
 }
 
-// A file and a folder of the same name ended in "unexpected error (please report it)".
+// A file and a folder of the same name in one archive: a clear error naming the entry, not a
+// std::filesystem exception ("unexpected error (please report it)").
 TEST(Tar, AFileAndAFolderOfTheSameNameAreAClearError) {
   TempDir tmp;
   ag::testing::write_tar_gz(tmp.path / "file-then-folder.tar.gz", {{"a", "a file"}, {"a/b.txt", "needs a/ to be a folder"}});

@@ -117,7 +117,8 @@ TEST(Archive, ADifferentImdbArchiveOfTheSameNameIsReadAfresh) {
   EXPECT_EQ(ag::data::read_imdb_split(ag::data::find_imdb(), "train").reviews[0].text, "second bad");
 }
 
-// An archive without aclImdb/ once poisoned the cache for good (every later run: "folder missing").
+// An archive without aclImdb/ must leave no cache folder behind: a cached extraction without the
+// splits would make every later run fail with "folder missing".
 TEST(Archive, AnImdbArchiveWithoutTheSplitsIsRefusedAndLeavesNoCache) {
   TempDir tmp;
   ImdbArchiveHere here(tmp.path);
@@ -130,7 +131,8 @@ TEST(Archive, AnImdbArchiveWithoutTheSplitsIsRefusedAndLeavesNoCache) {
   EXPECT_TRUE(fs::is_empty(tmp.path / "cache" / "attograd"));
 }
 
-// A symlink loop ended in "unexpected error (please report it)" (a std::filesystem exception).
+// A symlink loop raises a std::filesystem exception inside the search: it must reach the user as an
+// ag::Error naming the path, not as "unexpected error (please report it)".
 TEST(Imdb, ASymlinkLoopIsAClearErrorNamingThePath) {
   TempDir tmp;
   fs::create_directory_symlink("aclImdb", tmp.path / "aclImdb");  // aclImdb -> itself

@@ -400,8 +400,8 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
   const Needs need = needs_of(x, h0, c0, {w_ih, w_hh, b_ih, b_hh});
   std::vector<Tensor> outs = record_multi(
       reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {f.output, f.h_n, f.c_n},
-      [tape = f.tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()), sw_hh = Saved(w_hh),
-       need](const Grads& dout) {
+      [tape = f.tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()),
+       sw_hh = Saved(w_hh), need](const Grads& dout) {
         return lstm_backward(*tape, *sx, *sw_ih, *sw_hh, dout, need);
       });
   return {outs[0], outs[1], outs[2]};
@@ -414,8 +414,10 @@ BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTenso
                                                  const Tensor& c0_forward, const Tensor& h0_reverse,
                                                  const Tensor& c0_reverse, const LSTMWeights& forward,
                                                  const LSTMWeights& reverse) {
-  check_inputs(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih, forward.bias_hh);
-  check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih, reverse.bias_hh);
+  check_inputs(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih,
+               forward.bias_hh);
+  check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih,
+               reverse.bias_hh);
   detail::init_threads_once();
   ForwardPass f, r;
 #pragma omp parallel sections num_threads(2) if (run_directions_concurrently())

@@ -57,11 +57,11 @@ void expect_same_tensors(const NamedTensors& got, const NamedTensors& want) {
 }
 
 // A fresh folder per test, removed afterwards.
-class Serialize : public ::testing::Test {
+class RunCheckpoint : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           fmt::format("attograd_serialize_{}_{}", ::getpid(),
+           fmt::format("attograd_run_checkpoint_{}_{}", ::getpid(),
                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
@@ -82,7 +82,7 @@ std::shared_ptr<ag::nn::Sequential> make_model(int64_t in = 4, int64_t hidden = 
       std::make_shared<ag::nn::Dropout>(0.2f), std::make_shared<ag::nn::Linear>(hidden, 1)});
 }
 
-TEST_F(Serialize, StateDictFileRoundTripIsBitwise) {
+TEST_F(RunCheckpoint, StateDictFileRoundTripIsBitwise) {
   ag::manual_seed(3);
   auto model = make_model();
   ag::nn::save_state_dict(path("weights.h5"), model->state_dict());
@@ -94,7 +94,7 @@ TEST_F(Serialize, StateDictFileRoundTripIsBitwise) {
   expect_same_tensors(other->state_dict(), model->state_dict());
 }
 
-TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
+TEST_F(RunCheckpoint, CheckpointRoundTripIsBitwise) {
   ag::manual_seed(5);
   auto model = make_model();
   ag::optim::AdamW opt(ag::optim::decay_groups(model->named_parameters(), ag::nn::no_weight_decay(*model), 0.01, 0.1), {0.9, 0.95}, 1e-7, /*amsgrad=*/true);
@@ -174,7 +174,7 @@ TEST_F(Serialize, CheckpointRoundTripIsBitwise) {
   EXPECT_EQ(eval.config, c.config);
 }
 
-TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
+TEST_F(RunCheckpoint, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
   expect_mentions(error_of([&] { ag::train::load_checkpoint(path("nothing.h5")); }),
                   {"load_checkpoint", path("nothing.h5"), "does not exist"});
   expect_mentions(error_of([&] { ag::nn::load_state_dict_file(path("nothing.h5")); }),
@@ -208,7 +208,7 @@ TEST_F(Serialize, RefusesMissingTruncatedForeignAndUnknownVersionFiles) {
   expect_mentions(error_of([&] { ag::nn::load_state_dict_file(path("future.h5")); }), {"format_version 7"});
 }
 
-TEST_F(Serialize, RestoreRefusesMissingUnexpectedAndMisshapedNames) {
+TEST_F(RunCheckpoint, RestoreRefusesMissingUnexpectedAndMisshapedNames) {
   ag::manual_seed(2);
   auto model = make_model(4, 8);
   ag::optim::AdamW opt(model->named_parameters());
@@ -237,7 +237,7 @@ TEST_F(Serialize, RestoreRefusesMissingUnexpectedAndMisshapedNames) {
                   {"generator 'shuffle'"});
 }
 
-TEST_F(Serialize, FailedWriteKeepsThePreviousCheckpoint) {
+TEST_F(RunCheckpoint, FailedWriteKeepsThePreviousCheckpoint) {
   ag::manual_seed(6);
   auto model = make_model();
   const std::string file = path("last.h5");
@@ -324,7 +324,7 @@ struct TrainingRun {
   Tensor x, y;
 };
 
-TEST_F(Serialize, ResumedRunContinuesBitForBit) {
+TEST_F(RunCheckpoint, ResumedRunContinuesBitForBit) {
   std::vector<float> uninterrupted;
   TrainingRun full(1);
   full.train({0, 0, kShuffleSeed}, uninterrupted);
@@ -364,7 +364,7 @@ TEST_F(Serialize, ResumedRunContinuesBitForBit) {
 
 namespace {
 
-TEST_F(Serialize, AverageCheckpointsIsTheElementwiseMean) {
+TEST_F(RunCheckpoint, AverageCheckpointsIsTheElementwiseMean) {
   std::vector<std::shared_ptr<ag::nn::Sequential>> models;
   std::vector<std::string> files;
   for (int i = 0; i < 3; ++i) {
@@ -394,7 +394,7 @@ TEST_F(Serialize, AverageCheckpointsIsTheElementwiseMean) {
   expect_same_tensors(ag::train::average_checkpoints({files[0]}).model, models[0]->state_dict());
 }
 
-TEST_F(Serialize, AverageCheckpointsRefusesDifferentModels) {
+TEST_F(RunCheckpoint, AverageCheckpointsRefusesDifferentModels) {
   ag::manual_seed(30);
   ag::train::save_checkpoint(path("a.h5"), ag::train::make_checkpoint(*make_model(4, 8)));
   ag::train::save_checkpoint(path("wide.h5"), ag::train::make_checkpoint(*make_model(4, 9)));
