@@ -227,15 +227,17 @@ TrainResult train(const TrainOptions& given) {
   // a new run, once its options are known to be good, so a refused command line leaves no folder).
   std::optional<ag::train::RunLock> lock;
   if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
-  auto [o, config, last, progress, run_data] = open_run(given);
+  Run run = open_run(given);
+  TrainOptions& o = run.o;  // references, not a structured binding: the lambdas below capture them
+  ModelConfig& config = run.config;
   if (o.epochs == 0) o.epochs = 5;
   option_table().check(o);
-  if (!last && o.export_batches.empty()) {
+  if (!run.last && o.export_batches.empty()) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   }
   ag::train::configure_run(o.threads, o.detect_anomaly, o.seed);
-  const Data d = load_data(o, config, last, run_data);
+  const Data d = load_data(o, config, run.last, run.data);
   Classifier model(config);
   if (!o.export_batches.empty()) return export_batches(o, d, config, model), TrainResult{};
   std::unique_ptr<ag::optim::Optimizer> optimizer = make_optimizer(o, model);
@@ -246,7 +248,7 @@ TrainResult train(const TrainOptions& given) {
                               .best_text = [](double v) { return fmt::format("val accuracy {:.2f}%", 100 * v); }});
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab["words"] = d.vocab.tokens();
-  if (last) trainer.resume(*last, progress);
+  if (run.last) trainer.resume(*run.last, run.progress);
   fmt::print("{}", model.summary());
   ReviewBatches batches(d.examples, d.train_idx, o, config);
   int64_t correct = 0, seen = 0;  // this epoch's training accuracy

@@ -258,14 +258,16 @@ TrainResult train(const TrainOptions& given) {
   // a new run, once its options are known to be good, so a refused command line leaves no folder).
   std::optional<ag::train::RunLock> lock;
   if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
-  auto [o, config, last, progress, run_data] = open_run(given);
+  Run run = open_run(given);
+  TrainOptions& o = run.o;  // references, not a structured binding: the lambdas below capture them
+  TranslationConfig& config = run.config;
   ag::train::configure_run(o.threads, o.detect_anomaly, o.seed);
-  apply_recipe(o, config, last.has_value());
-  if (!last && o.export_batches.empty()) {
+  apply_recipe(o, config, run.last.has_value());
+  if (!run.last && o.export_batches.empty()) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   }
-  const Data d = load_data(o, config, last, run_data);
+  const Data d = load_data(o, config, run.last, run.data);
   std::shared_ptr<Seq2Seq> model = make_model(config);
   const std::unique_ptr<ag::optim::Adam> optimizer = make_optimizer(o, config, *model);
   int64_t schedule_steps = 0;
@@ -279,10 +281,10 @@ TrainResult train(const TrainOptions& given) {
                               .best_text = [](double v) { return fmt::format("val BLEU {:.2f}", v); }});
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab = {{"src", d.src_vocab.tokens()}, {"trg", d.trg_vocab.tokens()}};
-  if (last) trainer.resume(*last, progress);
+  if (run.last) trainer.resume(*run.last, run.progress);
   fmt::print("{}", model->summary());
   if (!o.export_batches.empty())
-    return export_batches(o, d.train_pairs, last ? *last->data : ag::train::DataPosition{0, 0, o.seed},
+    return export_batches(o, d.train_pairs, run.last ? *run.last->data : ag::train::DataPosition{0, 0, o.seed},
                           trainer.checkpoint(std::nullopt), *optimizer, *scheduler, schedule_steps),
            TrainResult{};
   PairBatches batches(d.train_pairs, o);

@@ -147,14 +147,16 @@ TEST(Trainer, EarlyStoppingStopsAndRestoresTheBestEpoch) {
   EXPECT_EQ(r.progress.best_epoch, 3);  // best.h5 is chosen on the monitor itself: 0.45 < 0.5
   ASSERT_EQ(weights.size(), 4u);
   const auto best = ag::train::load_checkpoint((tmp.path / "run" / "best.h5").string(), false);
-  for (const auto& [name, t] : s.model.state_dict()) {
-    const auto& want = std::find_if(weights[2].begin(), weights[2].end(), [&](auto& p) { return p.first == name; })->second;
-    EXPECT_EQ(t.to_vector(), want.to_vector()) << "the model holds best.h5's epoch 3 again: " << name;
-  }
+  auto epoch3 = [&](const std::string& name) {  // the weights after epoch 3 (a function: clang 14 lambdas
+    for (const auto& p : weights[2])              // cannot capture structured bindings)
+      if (p.first == name) return p.second.to_vector();
+    ADD_FAILURE() << name << " is not among epoch 3's weights";
+    return std::vector<float>();
+  };
+  for (const auto& [name, t] : s.model.state_dict())
+    EXPECT_EQ(t.to_vector(), epoch3(name)) << "the model holds best.h5's epoch 3 again: " << name;
   EXPECT_EQ(best.model.size(), weights[2].size());
-  for (const auto& [name, t] : best.model)
-    EXPECT_EQ(t.to_vector(), std::find_if(weights[2].begin(), weights[2].end(), [&](auto& p) { return p.first == name; })
-                                 ->second.to_vector());
+  for (const auto& [name, t] : best.model) EXPECT_EQ(t.to_vector(), epoch3(name)) << name;
 }
 
 TEST(Trainer, CustomBatchSourceResumesMidEpochBitForBit) {
