@@ -26,6 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
 cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
 cxx=$(cache_value CMAKE_CXX_COMPILER)
+cc=$(cache_value CMAKE_C_COMPILER)  # the package's find_dependency(HDF5) enables C: the same compiler as the build's
 launcher=$(cache_value CMAKE_CXX_COMPILER_LAUNCHER)
 jobs=$(nproc)
 
@@ -79,7 +80,7 @@ run_user() {
 echo "== 3. the outside project with find_package(attograd 0.2)"
 joined_flags="${flags[*]:-}"
 cmake -S "$here" -B "$tmp/build-cmake" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-      -DCMAKE_CXX_COMPILER="$cxx" ${launcher:+-DCMAKE_CXX_COMPILER_LAUNCHER="$launcher"} \
+      -DCMAKE_CXX_COMPILER="$cxx" ${cc:+-DCMAKE_C_COMPILER="$cc"} ${launcher:+-DCMAKE_CXX_COMPILER_LAUNCHER="$launcher"} \
       -DCMAKE_CXX_FLAGS="$joined_flags" -DCMAKE_EXE_LINKER_FLAGS="$joined_flags" \
       -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >"$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log" >&2; fail "configure"; }
 if cmake --build "$tmp/build-cmake" -j"$jobs" >"$tmp/build.log" 2>&1; then
