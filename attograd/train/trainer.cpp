@@ -57,7 +57,9 @@ std::string Trainer::summary(const FitResult& r) const {
                                                 : fmt::format("{} {:.4f}", options_.monitor, r.progress.best);
   return fmt::format("summary: {} steps in {:.0f} s of training ({:.0f} {}/s), best {} (epoch {}){}", r.steps,
                      r.train_seconds, r.units_per_second, options_.unit, best, r.progress.best_epoch,
-                     r.stopped ? "; stopped: resume with --resume" : "");
+                     r.stopped         ? "; stopped: resume with --resume"
+                     : r.stopped_early ? "; stopped early: no better epoch for the callback's patience"
+                                       : "");
 }
 
 FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>& next_step,

@@ -14,11 +14,13 @@ The whole recipe in PyTorch, on the identical data, from attograd's initial weig
 (imdb train --seed S [--mask] --export-batches FILE --export-steps -1 exports every epoch's batches
 and the validation and test sets):
     /usr/bin/python3 bench/torch/imdb.py train --batches FILE [--threads 1]
-trains epoch by epoch (Adam, BCE-with-logits, the exported lr and clip), reports validation accuracy
-after each, and evaluates the epoch with the best validation accuracy on the test set once.
+trains epoch by epoch with the exported recipe (Adam or AdamW, weight decay, clip, the learning-rate
+schedule, early stopping; the model config's dropouts, with torch's own masks), reports validation
+accuracy after each, and evaluates the epoch with the best validation accuracy on the test set once.
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -108,22 +110,55 @@ def accuracy_and_loss(model, f, name):
     return float(((logits > 0) == (labels > 0.5)).float().mean()), loss
 
 
+def factor_of(recipe, total):
+    """The learning-rate factor at step s of attograd's schedules (attograd/optim/schedule.cpp)."""
+    w, kind = recipe.get("warmup", 0), recipe.get("schedule", "constant")
+
+    def factor(s):
+        if kind == "constant":
+            return 1.0
+        if s < w:
+            return s / w
+        if kind == "linear":
+            return max(0.0, (total - s) / (total - w))
+        q = min(1.0, (s - w) / (total - w))
+        return 0.5 * (1 + math.cos(math.pi * q))
+    return factor
+
+
+def optimizer_of(model, recipe):
+    """Adam (L2 weight decay) or AdamW with attograd's no-decay set (nn::no_weight_decay): the
+    embedding and every parameter whose last name part starts or ends with "bias"."""
+    lr, wd = recipe["lr"], recipe["weight_decay"]
+    if recipe["optimizer"] == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+
+    def exempt(name):
+        last = name.split(".")[-1]
+        return name.startswith("embedding.") or last.startswith("bias") or last.endswith("bias")
+    decay = [p for n, p in model.named_parameters() if not exempt(n)]
+    no_decay = [p for n, p in model.named_parameters() if exempt(n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+
+
 def train(args):
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # dropout masks: torch's own generator, not attograd's
     f = h5py.File(args.batches, "r")
     if "epoch_ends" not in f:
         sys.exit(f"{args.batches}: not a full export (imdb train ... --export-batches F --export-steps -1)")
     config = json.loads(f.attrs["config"])
     recipe = json.loads(f.attrs["recipe"])
-    if recipe["optimizer"] != "adam" or recipe["weight_decay"] != 0:
-        sys.exit(f"only the default recipe (adam, no weight decay) is implemented here, got {recipe}")
     model = ImdbClassifier(**config_of(config))
     model.load_state_dict({name: torch.from_numpy(f["model"][name][()]) for name in f["model"]})
     model.train()
-    adam = torch.optim.Adam(model.parameters(), lr=recipe["lr"])
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    optimizer = optimizer_of(model, recipe)
     ends = [int(e) for e in f["epoch_ends"][()]]
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor_of(recipe, ends[-1]))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    patience, min_delta = recipe.get("patience", 0), recipe.get("min_delta", 0.0)
     best = (-1.0, 0, None)
+    stopper_best, waited = -math.inf, 0
     step = 0
     for epoch, end in enumerate(ends, start=1):
         start = time.perf_counter()
@@ -134,11 +169,12 @@ def train(args):
             labels = torch.from_numpy(batch["labels"][()])
             logits, _ = model(ids, lengths)
             loss = loss_fn(logits, labels)
-            adam.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
             if recipe["clip"] > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), recipe["clip"])
-            adam.step()
+            optimizer.step()
+            schedule.step()
             loss_sum += float(loss)
         val_accuracy, val_loss = accuracy_and_loss(model, f, "val")
         print(f"epoch {epoch}: train loss {loss_sum / (end - step):.4f}, val loss {val_loss:.4f} "
@@ -146,6 +182,14 @@ def train(args):
         if val_accuracy > best[0]:
             best = (val_accuracy, epoch, {k: v.clone() for k, v in model.state_dict().items()})
         step = end
+        # Early stopping as attograd's EarlyStopping: patience epochs without a gain above min_delta.
+        if val_accuracy > stopper_best + min_delta:
+            stopper_best, waited = val_accuracy, 0
+        else:
+            waited += 1
+            if patience > 0 and waited >= patience:
+                print(f"stopped early after epoch {epoch}")
+                break
     model.load_state_dict(best[2])
     test_accuracy, test_loss = accuracy_and_loss(model, f, "test")
     print(f"summary: best val accuracy {100 * best[0]:.2f}% (epoch {best[1]}), "
@@ -157,6 +201,7 @@ def main():
     p.add_argument("mode", nargs="?", choices=("train",), help="train: the whole recipe (see above)")
     p.add_argument("--batches")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="train: torch's seed (its dropout masks)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--checkpoint")

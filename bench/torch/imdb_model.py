@@ -23,18 +23,21 @@ class AttentionPooling(nn.Module):
 
 
 class ImdbClassifier(nn.Module):
-    def __init__(self, vocab_size=10000, maxlen=200, embed_dim=128, hidden=64, dropout=0.0, mask=False):
+    def __init__(self, vocab_size=10000, maxlen=200, embed_dim=128, hidden=64, dropout=0.0, mask=False,
+                 embed_dropout=0.0, lstm_dropout=0.0):
         super().__init__()
         self.mask = mask
         self.embedding = nn.Embedding(vocab_size, embed_dim)
+        self.embed_dropout = nn.Dropout(embed_dropout)
         self.lstm = nn.LSTM(embed_dim, hidden, batch_first=True, bidirectional=True)
+        self.lstm_dropout = nn.Dropout(lstm_dropout)
         self.attention = AttentionPooling(2 * hidden, maxlen)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden, 1)
 
     def forward(self, ids, lengths=None):
         """ids (B, T) int64, lengths (B) (used with mask) -> logits (B), attention (B, T)."""
-        x = self.embedding(ids)
+        x = self.embed_dropout(self.embedding(ids))
         steps = ids.shape[1]
         pad = None
         if self.mask:
@@ -43,10 +46,12 @@ class ImdbClassifier(nn.Module):
             pad = torch.arange(steps).unsqueeze(0) >= lengths.unsqueeze(1)
         else:
             h, _ = self.lstm(x)
-        pooled, alpha = self.attention(h, pad)
+        pooled, alpha = self.attention(self.lstm_dropout(h), pad)
         return self.classifier(self.dropout(pooled)).squeeze(-1), alpha
 
 
 def config_of(json_config):
     """ImdbClassifier keyword arguments from attograd's model config (checkpoint JSON)."""
-    return {k: json_config[k] for k in ("vocab_size", "maxlen", "embed_dim", "hidden", "dropout", "mask")}
+    kwargs = {k: json_config[k] for k in ("vocab_size", "maxlen", "embed_dim", "hidden", "dropout", "mask")}
+    kwargs.update({k: json_config.get(k, 0.0) for k in ("embed_dropout", "lstm_dropout")})  # absent before 0.2
+    return kwargs

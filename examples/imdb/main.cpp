@@ -117,6 +117,19 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
   return 0;
 }
 
+// The --recipe on the command line ("default" without one): its values are the defaults the other
+// options start from, so it is read before they are declared. An unknown name is left to the
+// parser's check of --recipe, which refuses it (exit 2).
+std::string recipe_in(int argc, char** argv) {
+  std::string name = "default";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--recipe" && i + 1 < argc) name = argv[i + 1];
+    if (arg.rfind("--recipe=", 0) == 0) name = arg.substr(9);
+  }
+  return name == "article" ? name : "default";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,8 +140,13 @@ int main(int argc, char** argv) {
   using ag::train::integer_in, ag::train::number_in, ag::train::Ends;
   const CLI::Validator threads_range = integer_in(1, ag::kMaxThreads);
 
-  imdb::TrainOptions o;
+  imdb::TrainOptions o = imdb::recipe(recipe_in(argc, argv));
   CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
+  std::string recipe_name;
+  train->add_option("--recipe", recipe_name,
+                    "default: the measured best (dropout, cosine schedule, early stopping); article: the seed "
+                    "article's (Adam 1e-3, batch 32, 5 epochs, no regularisation). Other options change it")
+      ->check(CLI::IsMember({"default", "article"}));
   train->add_option("--data", o.data_dir,
                     "folder with aclImdb/ or aclImdb_v1.tar.gz, the only one looked in "
                     "(default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
@@ -144,9 +162,28 @@ int main(int argc, char** argv) {
   train->add_option("--weight-decay", o.weight_decay, "L2 (adam) or decoupled (adamw) weight decay")
       ->capture_default_str()
       ->check(number_in(0, std::numeric_limits<double>::max()));
-  train->add_option("--dropout", o.model.dropout, "dropout before the classifier")
+  train->add_option("--embed-dropout", o.model.embed_dropout, "dropout on the embeddings")
       ->capture_default_str()
       ->check(number_in(0, 1, Ends::OpenHigh));
+  train->add_option("--lstm-dropout", o.model.lstm_dropout, "dropout on the BiLSTM outputs")
+      ->capture_default_str()
+      ->check(number_in(0, 1, Ends::OpenHigh));
+  train->add_option("--dropout", o.model.dropout, "dropout on the pooled vector, before the classifier")
+      ->capture_default_str()
+      ->check(number_in(0, 1, Ends::OpenHigh));
+  train->add_option("--schedule", o.schedule, "learning rate: constant, or a linear or cosine decay to 0 at the last step")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"constant", "linear", "cosine"}));
+  train->add_option("--warmup", o.warmup, "steps of linear warmup (linear and cosine)")
+      ->capture_default_str()
+      ->check(integer_in(0, INT64_MAX));
+  train->add_option("--patience", o.patience,
+                    "early stopping: end after N epochs without a better val accuracy (0: off; best.h5 is the best)")
+      ->capture_default_str()
+      ->check(integer_in(0, 1000000));
+  train->add_option("--min-delta", o.min_delta, "early stopping: the val accuracy gain that counts as better")
+      ->capture_default_str()
+      ->check(number_in(0, 1));
   train->add_option("--init", o.model.init, "parameter initialisation: keras (the classic model's) or torch")
       ->capture_default_str()
       ->check(CLI::IsMember({"keras", "torch"}));
@@ -174,6 +211,9 @@ int main(int argc, char** argv) {
       ->check(number_in(0, 1, Ends::Open));
   train->add_option("--per-class", o.per_class, "use only N training reviews per label (quick runs)")
       ->check(integer_in(0, INT64_MAX));
+  bool no_test = false;
+  train->add_flag("--no-test", no_test,
+                  "skip the test split at the end (a recipe search must choose on validation alone)");
   train->add_flag("--detect-anomaly", o.detect_anomaly,
                   "check every op for NaN and every gradient for NaN/Inf, naming the first op at fault (slow)");
   train->add_option("--export-batches", o.export_batches, "write the initial model and the first --export-steps batches to this file and exit (bench/)");
@@ -209,10 +249,12 @@ int main(int argc, char** argv) {
       return run_predict(checkpoint, texts, explain);
     }
     if (!o.resume_dir.empty())
-      ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly"});
+      ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly",
+                                                "--no-test"});
     // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
+    o.test = !no_test;
     imdb::train(o);  // ends with its summary line
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {

@@ -8,8 +8,15 @@
 namespace imdb {
 
 std::string ModelConfig::to_json() const {
-  return nlohmann::json{{"vocab_size", vocab_size}, {"maxlen", maxlen}, {"embed_dim", embed_dim}, {"hidden", hidden},
-                        {"dropout", dropout},       {"mask", mask},           {"init", init}}
+  return nlohmann::json{{"vocab_size", vocab_size},
+                        {"maxlen", maxlen},
+                        {"embed_dim", embed_dim},
+                        {"hidden", hidden},
+                        {"embed_dropout", embed_dropout},
+                        {"lstm_dropout", lstm_dropout},
+                        {"dropout", dropout},
+                        {"mask", mask},
+                        {"init", init}}
       .dump();
 }
 
@@ -26,6 +33,15 @@ int64_t integer_field(const nlohmann::json& j, const char* key, int64_t lo, int6
   return v.get<int64_t>();
 }
 
+// A dropout probability in [0, 1); a config written before the key existed has none: 0.
+float probability_field(const nlohmann::json& j, const char* key, bool required) {
+  if (!required && !j.contains(key)) return 0.0f;
+  const nlohmann::json& v = j.at(key);
+  ag::check(v.is_number() && v.get<double>() >= 0 && v.get<double>() < 1, "model config: {} must be in [0, 1), got {}",
+            key, v.dump());
+  return static_cast<float>(v.get<double>());
+}
+
 }  // namespace
 
 ModelConfig ModelConfig::from_json(const std::string& text) {
@@ -36,10 +52,9 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.maxlen = integer_field(j, "maxlen", 1, int64_t{1} << 20);
     c.embed_dim = integer_field(j, "embed_dim", 1, int64_t{1} << 16);
     c.hidden = integer_field(j, "hidden", 1, int64_t{1} << 16);
-    const double dropout = j.at("dropout").get<double>();
-    ag::check(j.at("dropout").is_number() && dropout >= 0 && dropout < 1, "model config: dropout must be in [0, 1), got {}",
-              j.at("dropout").dump());
-    c.dropout = static_cast<float>(dropout);
+    c.dropout = probability_field(j, "dropout", true);
+    c.embed_dropout = probability_field(j, "embed_dropout", false);  // absent before 0.2: none
+    c.lstm_dropout = probability_field(j, "lstm_dropout", false);
     c.mask = j.at("mask");
     c.init = j.value("init", "torch");
   } catch (const nlohmann::json::exception& e) {
@@ -55,7 +70,9 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
 
 Classifier::Classifier(const ModelConfig& config) : config_(config) {
   embedding_ = register_module("embedding", std::make_shared<ag::nn::Embedding>(config.vocab_size, config.embed_dim));
+  embed_dropout_ = register_module("embed_dropout", std::make_shared<ag::nn::Dropout>(config.embed_dropout));
   lstm_ = register_module("lstm", std::make_shared<ag::nn::LSTM>(config.embed_dim, config.hidden, 1, /*bidirectional=*/true));
+  lstm_dropout_ = register_module("lstm_dropout", std::make_shared<ag::nn::Dropout>(config.lstm_dropout));
   attention_ = register_module("attention", std::make_shared<ag::nn::AttentionPooling>(2 * config.hidden, config.maxlen));
   dropout_ = register_module("dropout", std::make_shared<ag::nn::Dropout>(config.dropout));
   classifier_ = register_module("classifier", std::make_shared<ag::nn::Linear>(2 * config.hidden, 1));
@@ -86,7 +103,7 @@ void Classifier::keras_init() {
 
 Prediction Classifier::forward(const ag::IntTensor& ids, const ag::IntTensor& lengths) const {
   const int64_t batch = ids.size(0), steps = ids.size(1);
-  ag::Tensor x = embedding_->forward(ids);  // (B, T, E)
+  ag::Tensor x = embed_dropout_->forward(embedding_->forward(ids));  // (B, T, E)
   ag::IntTensor pad_mask;                   // (B, T), nonzero = padding
   ag::IntTensor lstm_lengths;
   if (config_.mask) {
@@ -95,7 +112,7 @@ Prediction Classifier::forward(const ag::IntTensor& ids, const ag::IntTensor& le
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t t = lengths.data()[b]; t < steps; ++t) pad_mask.data()[b * steps + t] = 1;
   }
-  ag::Tensor h = lstm_->forward(x, lstm_lengths).output;  // (B, T, 2H)
+  ag::Tensor h = lstm_dropout_->forward(lstm_->forward(x, lstm_lengths).output);  // (B, T, 2H)
   ag::AttentionResult pooled = attention_->forward(h, pad_mask);
   ag::Tensor logits = classifier_->forward(dropout_->forward(pooled.output));  // (B, 1)
   return {logits.reshape({batch}), pooled.weights};

@@ -1,5 +1,6 @@
 #pragma once
-// The classic Keras IMDB attention classifier: Embedding -> BiLSTM -> AttentionPooling -> Linear.
+// The classic Keras IMDB attention classifier: Embedding -> BiLSTM -> AttentionPooling -> Linear,
+// with dropout (off unless configured) after the embedding, the BiLSTM and the pooling.
 
 #include <memory>
 #include <string>
@@ -18,6 +19,8 @@ struct ModelConfig {
   int64_t maxlen = 200;        // reviews are padded or truncated to this many ids
   int64_t embed_dim = 128;
   int64_t hidden = 64;         // per LSTM direction
+  float embed_dropout = 0.0f;  // on the embeddings, before the LSTM
+  float lstm_dropout = 0.0f;   // on the BiLSTM outputs, before the attention
   float dropout = 0.0f;        // on the pooled vector, before the classifier
   bool mask = false;           // post-padding, LSTM lengths and attention mask (Keras: pre-padding, no mask)
   std::string init = "torch";  // "torch": attograd's (torch's) defaults; "keras": Keras's initialisers
@@ -46,7 +49,9 @@ class Classifier : public ag::nn::Module {
   void keras_init();
   ModelConfig config_;
   std::shared_ptr<ag::nn::Embedding> embedding_;
+  std::shared_ptr<ag::nn::Dropout> embed_dropout_;
   std::shared_ptr<ag::nn::LSTM> lstm_;
+  std::shared_ptr<ag::nn::Dropout> lstm_dropout_;
   std::shared_ptr<ag::nn::AttentionPooling> attention_;
   std::shared_ptr<ag::nn::Dropout> dropout_;
   std::shared_ptr<ag::nn::Linear> classifier_;

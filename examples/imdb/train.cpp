@@ -12,6 +12,7 @@
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/weight_decay.h"
 #include "attograd/optim/adam.h"
+#include "attograd/optim/schedule.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/run_checkpoint.h"
 #include "attograd/train/option_table.h"
@@ -39,12 +40,20 @@ const ag::train::OptionTable<TrainOptions>& option_table() {
     t.add("batch", &TrainOptions::batch, at_least(1));
     t.add("seed", &TrainOptions::seed);
     t.add("clip", &TrainOptions::clip, at_least(0), "0 turns clipping off");
+    // Absent from the configs of runs before 0.2, which had none of them: the article's values.
+    t.add("schedule", &TrainOptions::schedule, ag::train::Choices{{"constant", "linear", "cosine"}}).optional();
+    t.add("warmup", &TrainOptions::warmup, at_least(0)).optional();
+    t.add("patience", &TrainOptions::patience, at_least(0), "0: no early stopping").optional();
+    t.add("min_delta", &TrainOptions::min_delta, in(0, 1)).optional();
     t.add("save_every", &TrainOptions::save_every, at_least(0), "0: at epoch ends");
     t.add("val_fraction", &TrainOptions::val_fraction, in(0, 1, Ends::Open),
           "the best epoch is chosen on the validation reviews");
     t.add("per_class", &TrainOptions::per_class, at_least(0), "0: every review");
     t.add("maxlen", [](auto& o) -> auto& { return o.model.maxlen; }, at_least(1)).not_saved();
     t.add("dropout", [](auto& o) -> auto& { return o.model.dropout; }, in(0, 1, Ends::OpenHigh)).not_saved();
+    t.add("embed_dropout", [](auto& o) -> auto& { return o.model.embed_dropout; }, in(0, 1, Ends::OpenHigh))
+        .not_saved();
+    t.add("lstm_dropout", [](auto& o) -> auto& { return o.model.lstm_dropout; }, in(0, 1, Ends::OpenHigh)).not_saved();
     t.add("threads", &TrainOptions::threads, in(0, ag::kMaxThreads), "0: all cores").not_saved();
     return t;
   }();
@@ -58,6 +67,16 @@ std::unique_ptr<ag::optim::Optimizer> make_optimizer(const TrainOptions& o, Clas
   if (o.optimizer == "adamw")
     return std::make_unique<ag::optim::AdamW>(ag::optim::decay_groups(model.named_parameters(), ag::nn::no_weight_decay(model), o.lr, o.weight_decay));
   throw ag::Error(fmt::format("--optimizer must be adam or adamw, got '{}'", o.optimizer));
+}
+
+// The learning-rate schedule over the run's `total_steps`; none for a constant rate.
+std::unique_ptr<ag::optim::Scheduler> make_scheduler(const TrainOptions& o, ag::optim::Optimizer& optimizer,
+                                                     int64_t total_steps) {
+  if (o.schedule == "constant") return nullptr;
+  ag::train::check_usage(o.warmup < total_steps, "--warmup {} must be below the run's {} steps", o.warmup,
+                         total_steps);
+  if (o.schedule == "linear") return std::make_unique<ag::optim::WarmupLinear>(optimizer, o.warmup, total_steps);
+  return std::make_unique<ag::optim::WarmupCosine>(optimizer, o.warmup, total_steps);
 }
 
 // The reviews a run trains and validates on, and its vocabulary.
@@ -158,8 +177,10 @@ void export_batches(const TrainOptions& o, const Data& d, const ModelConfig& con
   }
   f.set_attr("/", "steps", steps);
   f.set_attr("/", "config", config.to_json());
-  f.set_attr("/", "recipe", json{{"optimizer", o.optimizer}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
-                                 {"clip", o.clip}, {"batch", o.batch}, {"epochs", o.epochs}, {"seed", o.seed}}
+  f.set_attr("/", "recipe", json{{"optimizer", o.optimizer}, {"lr", o.lr},           {"weight_decay", o.weight_decay},
+                                 {"clip", o.clip},           {"batch", o.batch},     {"epochs", o.epochs},
+                                 {"seed", o.seed},           {"schedule", o.schedule}, {"warmup", o.warmup},
+                                 {"patience", o.patience},   {"min_delta", o.min_delta}}
                                 .dump());
   f.close();
   fmt::print("wrote {} batches of {}{} to {}\n", steps, o.batch, full ? " (every epoch, with the validation and test sets)" : "",
@@ -222,6 +243,19 @@ Run open_run(const TrainOptions& given) {
 
 }  // namespace
 
+TrainOptions recipe(const std::string& name) {
+  TrainOptions o;  // the article's
+  if (name == "article") return o;
+  ag::check(name == "default", "--recipe must be default or article, got '{}'", name);
+  o.model.embed_dropout = 0.2f;
+  o.model.lstm_dropout = 0.2f;
+  o.model.dropout = 0.2f;
+  o.schedule = "cosine";
+  o.warmup = 0;
+  o.patience = 2;
+  return o;
+}
+
 TrainResult train(const TrainOptions& given) {
   // One run per folder: the lock is taken before anything in the folder is read or written (for
   // a new run, once its options are known to be good, so a refused command line leaves no folder).
@@ -241,7 +275,8 @@ TrainResult train(const TrainOptions& given) {
   Classifier model(config);
   if (!o.export_batches.empty()) return export_batches(o, d, config, model), TrainResult{};
   std::unique_ptr<ag::optim::Optimizer> optimizer = make_optimizer(o, model);
-  ag::train::Trainer trainer(model, *optimizer, nullptr,
+  const auto scheduler = make_scheduler(o, *optimizer, o.epochs * (static_cast<int64_t>(d.train_idx.size()) / o.batch));
+  ag::train::Trainer trainer(model, *optimizer, scheduler.get(),
                              {.run_dir = o.out_dir, .epochs = o.epochs, .save_every = o.save_every,
                               .stop_after_steps = o.stop_after_steps, .clip = o.clip, .monitor = "val_accuracy",
                               .mode = ag::train::Mode::Max, .columns = {"train_accuracy", "val_loss", "val_accuracy"},
@@ -249,6 +284,9 @@ TrainResult train(const TrainOptions& given) {
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab["words"] = d.vocab.tokens();
   if (run.last) trainer.resume(*run.last, run.progress);
+  if (o.patience > 0)  // best.h5 keeps the best epoch; its weights come back into `model` for the test
+    trainer.add_callback(std::make_shared<ag::train::EarlyStopping>("val_accuracy", o.patience, o.min_delta,
+                                                                    ag::train::Mode::Max));
   fmt::print("{}", model.summary());
   ReviewBatches batches(d.examples, d.train_idx, o, config);
   int64_t correct = 0, seen = 0;  // this epoch's training accuracy

@@ -8,12 +8,15 @@
 
 namespace imdb {
 
+/// The options of a run. TrainOptions{} is the seed article's recipe (Adam 1e-3, batch 32, 5
+/// epochs, no regularisation); recipe("default") is the one `imdb train` uses unless told
+/// `--recipe article`.
 struct TrainOptions {
   std::string data_dir;              // --data ("": $ATTOGRAD_DATA, the user data folder, ../shared/data)
   std::string out_dir = "runs/imdb"; // RUN_DIR: best.h5, last.h5, metrics.csv
   std::string resume_dir;            // --resume RUN_DIR: continue from RUN_DIR/last.h5
   bool overwrite = false;            // --overwrite: start afresh in an out_dir that holds a run
-  ModelConfig model;                 // --vocab, --maxlen, --mask, --dropout
+  ModelConfig model;                 // --vocab, --maxlen, --mask, --embed-dropout, --lstm-dropout, --dropout
   std::string optimizer = "adam";    // adam | adamw
   double lr = 1e-3;
   double weight_decay = 0;
@@ -22,6 +25,10 @@ struct TrainOptions {
   uint64_t seed = 1;                 // initialisation, validation split and shuffling
   int threads = 0;                   // 0: OpenMP's default
   double clip = 0;                   // max gradient norm; 0 = off
+  std::string schedule = "constant"; // learning rate: constant, linear (to 0 at the last step) or cosine (to 0)
+  int64_t warmup = 0;                // steps of linear warmup before linear or cosine
+  int64_t patience = 0;              // early stopping: end after this many epochs without a better val accuracy (0: off)
+  double min_delta = 0;              // ... better by more than this
   int64_t save_every = 0;            // also write last.h5 every N steps; 0 = only at epoch ends
   double val_fraction = 0.1;
   int64_t per_class = 0;             // use only this many training reviews per label (quick runs)
@@ -41,6 +48,10 @@ struct TrainResult {
   double tokens_per_second = 0;
   bool stopped = false;       // interrupted (Ctrl-C or stop_after_steps) before the last epoch ended
 };
+
+/// The named recipes: "article" (TrainOptions{}) and "default" (the measured best of
+/// examples/imdb/README.md). Raises ag::Error for another name.
+TrainOptions recipe(const std::string& name);
 
 TrainResult train(const TrainOptions& options);
 

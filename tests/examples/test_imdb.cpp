@@ -96,6 +96,77 @@ TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   EXPECT_EQ(full.best_val_accuracy, second.best_val_accuracy);
 }
 
+// The regularisation of the default recipe (dropout on the embeddings, the BiLSTM outputs and the
+// pooled vector; a cosine schedule with warmup) resumes bit for bit too: the schedule's step and the
+// generator come back from last.h5.
+TEST(ImdbExample, ResumeWithDropoutEverywhereAndACosineScheduleIsBitwise) {
+  TempDir tmp;
+  const fs::path data = make_tiny_dataset(tmp.path / "data", 16);
+  auto options = [&](const fs::path& out) {
+    imdb::TrainOptions o = tiny_options(data, out);
+    o.model.embed_dropout = 0.2f;
+    o.model.lstm_dropout = 0.3f;
+    o.schedule = "cosine";
+    o.warmup = 2;
+    o.epochs = 3;
+    return o;
+  };
+  const imdb::TrainResult full = imdb::train(options(tmp.path / "straight"));
+  imdb::TrainOptions first = options(tmp.path / "resumed");
+  first.stop_after_steps = 8;  // inside epoch 2
+  ASSERT_TRUE(imdb::train(first).stopped);
+  imdb::TrainOptions rest = tiny_options("", tmp.path / "ignored");
+  rest.resume_dir = (tmp.path / "resumed").string();
+  rest.epochs = 0;  // the run's own 3
+  EXPECT_EQ(imdb::train(rest).steps, 10);
+  const auto a = weights_of(tmp.path / "straight" / "last.h5"), b = weights_of(tmp.path / "resumed" / "last.h5");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(a[i].second.to_vector(), b[i].second.to_vector()) << a[i].first << " differs after resume";
+  const auto last = ag::train::load_checkpoint((tmp.path / "resumed" / "last.h5").string());
+  ASSERT_TRUE(last.scheduler);
+  EXPECT_EQ(last.scheduler->type, "WarmupCosine");
+  EXPECT_EQ(full.steps, 18);
+
+  // Each dropout draws masks: the same run without one of them ends elsewhere.
+  imdb::TrainOptions no_embed_dropout = options(tmp.path / "no_embed_dropout");
+  no_embed_dropout.model.embed_dropout = 0;
+  imdb::train(no_embed_dropout);
+  EXPECT_NE(weights_of(tmp.path / "no_embed_dropout" / "last.h5")[0].second.to_vector(), a[0].second.to_vector());
+}
+
+// Early stopping ends a long run once val accuracy has not improved for `patience` epochs; best.h5
+// holds the best epoch.
+TEST(ImdbExample, EarlyStoppingEndsTheRunAndKeepsTheBestEpoch) {
+  TempDir tmp;
+  imdb::TrainOptions o = tiny_options(make_tiny_dataset(tmp.path / "data", 16), tmp.path / "run");
+  o.epochs = 30;
+  o.patience = 1;
+  const imdb::TrainResult r = imdb::train(o);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_LT(r.steps, 30 * 6);  // val accuracy on 8 reviews stops rising long before epoch 30
+  const int64_t epochs_run = r.steps / 6;
+  EXPECT_EQ(r.best_epoch, epochs_run - 1);  // patience 1: the epoch after the best one ends the run
+  const auto best = nlohmann::json::parse(ag::train::load_checkpoint_config((tmp.path / "run" / "best.h5").string()));
+  EXPECT_EQ(best.at("progress").at("best_epoch"), r.best_epoch);
+}
+
+TEST(ImdbExample, RecipesAreTheArticlesAndTheMeasuredDefault) {
+  const imdb::TrainOptions article = imdb::recipe("article"), plain;
+  EXPECT_EQ(article.lr, plain.lr);
+  EXPECT_EQ(article.model.dropout, 0);
+  EXPECT_EQ(article.model.embed_dropout, 0);
+  EXPECT_EQ(article.model.lstm_dropout, 0);
+  EXPECT_EQ(article.schedule, "constant");
+  EXPECT_EQ(article.patience, 0);
+  EXPECT_EQ(article.optimizer, "adam");
+  const imdb::TrainOptions tuned = imdb::recipe("default");
+  EXPECT_EQ(tuned.model.maxlen, 200);  // the seed's model: same sizes, only the recipe differs
+  EXPECT_EQ(tuned.model.vocab_size, 10000);
+  EXPECT_EQ(tuned.batch, 32);
+  expect_mentions(error_of([] { imdb::recipe("keras"); }), {"--recipe", "keras"});
+}
+
 // --data on resume may name another copy of the run's reviews, but not other reviews: the
 // vocabulary and the validation split are the run's.
 TEST(ImdbExample, ResumeRefusesDataOfAnotherSize) {
