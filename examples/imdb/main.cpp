@@ -117,19 +117,6 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
   return 0;
 }
 
-// The --recipe on the command line ("default" without one): its values are the defaults the other
-// options start from, so it is read before they are declared. An unknown name is left to the
-// parser's check of --recipe, which refuses it (exit 2).
-std::string recipe_in(int argc, char** argv) {
-  std::string name = "default";
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--recipe" && i + 1 < argc) name = argv[i + 1];
-    if (arg.rfind("--recipe=", 0) == 0) name = arg.substr(9);
-  }
-  return name == "article" ? name : "default";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -140,13 +127,8 @@ int main(int argc, char** argv) {
   using ag::train::integer_in, ag::train::number_in, ag::train::Ends;
   const CLI::Validator threads_range = integer_in(1, ag::kMaxThreads);
 
-  imdb::TrainOptions o = imdb::recipe(recipe_in(argc, argv));
+  imdb::TrainOptions o;
   CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
-  std::string recipe_name;
-  train->add_option("--recipe", recipe_name,
-                    "default: the measured best (dropout, cosine schedule, early stopping); article: the seed "
-                    "article's (Adam 1e-3, batch 32, 5 epochs, no regularisation). Other options change it")
-      ->check(CLI::IsMember({"default", "article"}));
   train->add_option("--data", o.data_dir,
                     "folder with aclImdb/ or aclImdb_v1.tar.gz, the only one looked in "
                     "(default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");

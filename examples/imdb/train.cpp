@@ -243,19 +243,6 @@ Run open_run(const TrainOptions& given) {
 
 }  // namespace
 
-TrainOptions recipe(const std::string& name) {
-  TrainOptions o;  // the article's
-  if (name == "article") return o;
-  ag::check(name == "default", "--recipe must be default or article, got '{}'", name);
-  o.model.embed_dropout = 0.2f;
-  o.model.lstm_dropout = 0.2f;
-  o.model.dropout = 0.2f;
-  o.schedule = "cosine";
-  o.warmup = 0;
-  o.patience = 2;
-  return o;
-}
-
 TrainResult train(const TrainOptions& given) {
   // One run per folder: the lock is taken before anything in the folder is read or written (for
   // a new run, once its options are known to be good, so a refused command line leaves no folder).

@@ -8,9 +8,8 @@
 
 namespace imdb {
 
-/// The options of a run. TrainOptions{} is the seed article's recipe (Adam 1e-3, batch 32, 5
-/// epochs, no regularisation); recipe("default") is the one `imdb train` uses unless told
-/// `--recipe article`.
+/// The options of a run. The defaults are the seed article's recipe (Adam 1e-3, batch 32, 5 epochs,
+/// no regularisation).
 struct TrainOptions {
   std::string data_dir;              // --data ("": $ATTOGRAD_DATA, the user data folder, ../shared/data)
   std::string out_dir = "runs/imdb"; // RUN_DIR: best.h5, last.h5, metrics.csv
@@ -48,10 +47,6 @@ struct TrainResult {
   double tokens_per_second = 0;
   bool stopped = false;       // interrupted (Ctrl-C or stop_after_steps) before the last epoch ended
 };
-
-/// The named recipes: "article" (TrainOptions{}) and "default" (the measured best of
-/// examples/imdb/README.md). Raises ag::Error for another name.
-TrainOptions recipe(const std::string& name);
 
 TrainResult train(const TrainOptions& options);
 

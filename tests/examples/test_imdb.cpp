@@ -96,7 +96,7 @@ TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   EXPECT_EQ(full.best_val_accuracy, second.best_val_accuracy);
 }
 
-// The regularisation of the default recipe (dropout on the embeddings, the BiLSTM outputs and the
+// Regularisation (dropout on the embeddings, the BiLSTM outputs and the
 // pooled vector; a cosine schedule with warmup) resumes bit for bit too: the schedule's step and the
 // generator come back from last.h5.
 TEST(ImdbExample, ResumeWithDropoutEverywhereAndACosineScheduleIsBitwise) {
@@ -149,22 +149,6 @@ TEST(ImdbExample, EarlyStoppingEndsTheRunAndKeepsTheBestEpoch) {
   EXPECT_EQ(r.best_epoch, epochs_run - 1);  // patience 1: the epoch after the best one ends the run
   const auto best = nlohmann::json::parse(ag::train::load_checkpoint_config((tmp.path / "run" / "best.h5").string()));
   EXPECT_EQ(best.at("progress").at("best_epoch"), r.best_epoch);
-}
-
-TEST(ImdbExample, RecipesAreTheArticlesAndTheMeasuredDefault) {
-  const imdb::TrainOptions article = imdb::recipe("article"), plain;
-  EXPECT_EQ(article.lr, plain.lr);
-  EXPECT_EQ(article.model.dropout, 0);
-  EXPECT_EQ(article.model.embed_dropout, 0);
-  EXPECT_EQ(article.model.lstm_dropout, 0);
-  EXPECT_EQ(article.schedule, "constant");
-  EXPECT_EQ(article.patience, 0);
-  EXPECT_EQ(article.optimizer, "adam");
-  const imdb::TrainOptions tuned = imdb::recipe("default");
-  EXPECT_EQ(tuned.model.maxlen, 200);  // the seed's model: same sizes, only the recipe differs
-  EXPECT_EQ(tuned.model.vocab_size, 10000);
-  EXPECT_EQ(tuned.batch, 32);
-  expect_mentions(error_of([] { imdb::recipe("keras"); }), {"--recipe", "keras"});
 }
 
 // --data on resume may name another copy of the run's reviews, but not other reviews: the
