@@ -169,7 +169,8 @@ void head_backward(const HeadSizes& z, int64_t p, const HeadBackwardData& io, fl
   if (io.dk) head(io.dk, b, h, tk, d, H).noalias() = dPm.transpose() * Q;
 }
 
-// The shapes multi_head_attention accepts: q (..., Tq, H*d), k (..., Tk, H*d), v (..., Tk, H*dv).
+// The shapes multi_head_attention (and scaled_dot_product_attention, with H = 1) accepts:
+// q (..., Tq, H*d), k (..., Tk, H*d), v (..., Tk, H*dv).
 void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, int64_t H, float dropout_p,
                             const char* op) {
   check(q.defined() && k.defined() && v.defined(), "{}: q, k or v is undefined", op);
@@ -261,15 +262,8 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
 AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const IntTensor& mask,
                                              float dropout_p, bool training, Generator* gen) {
   const char* op = "scaled_dot_product_attention";
-  check(q.defined() && k.defined() && v.defined(), "{}: q, k or v is undefined", op);
-  check(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
-        "{}: q {}, k {} and v {} need the same rank, at least 2 (..., T, d)", op, q.shape(), k.shape(), v.shape());
+  check_attention_inputs(q, k, v, 1, dropout_p, op);
   const Shape batch(q.shape().begin(), q.shape().end() - 2);
-  check(
-      Shape(k.shape().begin(), k.shape().end() - 2) == batch && Shape(v.shape().begin(), v.shape().end() - 2) == batch,
-      "{}: leading dims of q {}, k {} and v {} differ", op, q.shape(), k.shape(), v.shape());
-  check(q.size(-1) == k.size(-1), "{}: q {} and k {} have different feature sizes", op, q.shape(), k.shape());
-  check(k.size(-2) == v.size(-2), "{}: k {} and v {} have different lengths", op, k.shape(), v.shape());
   IntTensor m = mask;
   if (mask.numel() > 0) {
     Shape logical = batch;
