@@ -90,4 +90,17 @@ inline std::vector<std::string> names_of(const NamedTensors& named) {
 }
 inline std::vector<std::string> names_of(const nn::Module& m) { return names_of(m.state_dict()); }
 
+/// The same names in the same order with the same shapes and bit-for-bit the same values (a resumed
+/// run against an uninterrupted one); a difference names the tensor and its largest gap.
+inline void expect_bitwise_equal(const NamedTensors& a, const NamedTensors& b, const std::string& what) {
+  ASSERT_EQ(names_of(a), names_of(b)) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].second.shape(), b[i].second.shape()) << a[i].first << " " << what;
+    const std::vector<float> va = a[i].second.to_vector(), vb = b[i].second.to_vector();
+    float worst = 0;
+    for (size_t k = 0; k < va.size(); ++k) worst = std::max(worst, std::fabs(va[k] - vb[k]));
+    EXPECT_TRUE(va == vb) << a[i].first << " differs " << what << " by up to " << worst;
+  }
+}
+
 }  // namespace ag::testing

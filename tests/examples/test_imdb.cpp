@@ -27,6 +27,7 @@
 namespace {
 
 using ag::testing::error_of;
+using ag::testing::expect_bitwise_equal;
 using ag::testing::expect_mentions;
 using ag::testing::TempDir;
 
@@ -87,12 +88,8 @@ TEST(ImdbExample, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
   EXPECT_EQ(second.steps, 9);
   EXPECT_FALSE(second.stopped);
 
-  const auto a = weights_of(tmp.path / "straight" / "last.h5"), b = weights_of(tmp.path / "resumed" / "last.h5");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].first, b[i].first);
-    EXPECT_EQ(a[i].second.to_vector(), b[i].second.to_vector()) << a[i].first << " differs after resume";
-  }
+  expect_bitwise_equal(weights_of(tmp.path / "straight" / "last.h5"), weights_of(tmp.path / "resumed" / "last.h5"),
+                       "after resume");
   EXPECT_EQ(full.best_val_accuracy, second.best_val_accuracy);
 }
 
@@ -119,10 +116,8 @@ TEST(ImdbExample, ResumeWithDropoutEverywhereAndACosineScheduleIsBitwise) {
   rest.resume_dir = (tmp.path / "resumed").string();
   rest.epochs = 0;  // the run's own 3
   EXPECT_EQ(imdb::train(rest).steps, 10);
-  const auto a = weights_of(tmp.path / "straight" / "last.h5"), b = weights_of(tmp.path / "resumed" / "last.h5");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    EXPECT_EQ(a[i].second.to_vector(), b[i].second.to_vector()) << a[i].first << " differs after resume";
+  const auto a = weights_of(tmp.path / "straight" / "last.h5");
+  expect_bitwise_equal(a, weights_of(tmp.path / "resumed" / "last.h5"), "after resume");
   const auto last = ag::train::load_checkpoint((tmp.path / "resumed" / "last.h5").string());
   ASSERT_TRUE(last.scheduler);
   EXPECT_EQ(last.scheduler->type, "WarmupCosine");
