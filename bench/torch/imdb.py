@@ -110,20 +110,22 @@ def accuracy_and_loss(model, f, name):
     return float(((logits > 0) == (labels > 0.5)).float().mean()), loss
 
 
-def factor_of(recipe, total):
-    """The learning-rate factor at step s of attograd's schedules (attograd/optim/schedule.cpp)."""
+def scheduler_of(optimizer, recipe, total):
+    """attograd's schedules (attograd/optim/schedule.h) from PyTorch's own schedulers, so the two
+    are checked against each other rather than copied: a linear warmup from 0 over `warmup` steps,
+    then a constant rate, a linear decay to 0 at step `total`, or a half cosine down to 0."""
     w, kind = recipe.get("warmup", 0), recipe.get("schedule", "constant")
-
-    def factor(s):
-        if kind == "constant":
-            return 1.0
-        if s < w:
-            return s / w
-        if kind == "linear":
-            return max(0.0, (total - s) / (total - w))
-        q = min(1.0, (s - w) / (total - w))
-        return 0.5 * (1 + math.cos(math.pi * q))
-    return factor
+    lr_scheduler = torch.optim.lr_scheduler
+    if kind == "constant":
+        return lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    if kind == "linear":
+        decay = lr_scheduler.LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=total - w)
+    else:
+        decay = lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - w, eta_min=0.0)
+    if w == 0:
+        return decay
+    warmup = lr_scheduler.LambdaLR(optimizer, lambda s: s / w)  # LinearLR cannot start from 0
+    return lr_scheduler.SequentialLR(optimizer, [warmup, decay], milestones=[w])
 
 
 def optimizer_of(model, recipe):
@@ -154,7 +156,7 @@ def train(args):
     model.train()
     optimizer = optimizer_of(model, recipe)
     ends = [int(e) for e in f["epoch_ends"][()]]
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor_of(recipe, ends[-1]))
+    schedule = scheduler_of(optimizer, recipe, ends[-1])
     loss_fn = torch.nn.BCEWithLogitsLoss()
     patience, min_delta = recipe.get("patience", 0), recipe.get("min_delta", 0.0)
     best = (-1.0, 0, None)
