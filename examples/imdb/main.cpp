@@ -117,6 +117,19 @@ int run_predict(const std::string& checkpoint, std::vector<std::string> texts, c
   return 0;
 }
 
+// The --recipe on the command line ("default" without one): its values are the defaults the other
+// options start from, so it is read before they are declared. An unknown name is left to the
+// parser's check of --recipe, which refuses it (exit 2).
+std::string recipe_in(int argc, char** argv) {
+  std::string name = "default";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--recipe" && i + 1 < argc) name = argv[i + 1];
+    if (arg.rfind("--recipe=", 0) == 0) name = arg.substr(9);
+  }
+  return name == "article" ? name : "default";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,8 +140,14 @@ int main(int argc, char** argv) {
   using ag::train::integer_in, ag::train::number_in, ag::train::Ends;
   const CLI::Validator threads_range = integer_in(1, ag::kMaxThreads);
 
-  imdb::TrainOptions o;
+  imdb::TrainOptions o = imdb::recipe(recipe_in(argc, argv));
   CLI::App* train = app.add_subcommand("train", "train on the IMDB reviews (aclImdb/ or aclImdb_v1.tar.gz)");
+  std::string recipe_name;
+  train->add_option("--recipe", recipe_name,
+                    "default: the measured best (dropout 0.2 on the embeddings, the BiLSTM outputs and the pooled "
+                    "vector; --mask; batch 64; Adam 3e-3 decaying linearly to 0 over 3 epochs); article: the seed "
+                    "article's (Adam 1e-3, batch 32, 5 epochs, no regularisation). The options below change it")
+      ->check(CLI::IsMember({"default", "article"}));
   train->add_option("--data", o.data_dir,
                     "folder with aclImdb/ or aclImdb_v1.tar.gz, the only one looked in "
                     "(default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
@@ -136,7 +155,9 @@ int main(int argc, char** argv) {
   train->add_option("--resume", o.resume_dir, "continue the run in RUN_DIR from its last.h5, with its own recipe");
   train->add_flag("--overwrite", o.overwrite, "start a new run in --out even where one is (its checkpoints are replaced)")
       ->excludes("--resume");
-  train->add_flag("--mask", o.model.mask, "post-pad and pass lengths to the LSTM and a mask to the attention");
+  train->add_flag("--mask,!--no-mask", o.model.mask,
+                  "post-pad and pass lengths to the LSTM and a mask to the attention; --no-mask: pre-pad, no mask "
+                  "(default: on, or off with --recipe article)");
   train->add_option("--optimizer", o.optimizer, "adam or adamw")
       ->capture_default_str()
       ->check(CLI::IsMember({"adam", "adamw"}));
@@ -169,7 +190,7 @@ int main(int argc, char** argv) {
   train->add_option("--init", o.model.init, "parameter initialisation: keras (the classic model's) or torch")
       ->capture_default_str()
       ->check(CLI::IsMember({"keras", "torch"}));
-  train->add_option("--epochs", o.epochs, "epochs (default 5; on --resume, the run's own)")
+  train->add_option("--epochs", o.epochs, "epochs (default: the recipe's, 3 or the article's 5; on --resume, the run's own)")
       ->check(integer_in(1, 1000000));
   train->add_option("--batch", o.batch, "batch size")->capture_default_str()->check(integer_in(1, 1 << 20));
   train->add_option("--maxlen", o.model.maxlen, "ids per review (padded or truncated)")
@@ -230,6 +251,7 @@ int main(int argc, char** argv) {
       ag::train::check_output_is_not_input("--explain", explain, {checkpoint});
       return run_predict(checkpoint, texts, explain);
     }
+    if (!o.resume_dir.empty() && train->get_option("--epochs")->count() == 0) o.epochs = 0;  // the run's own
     if (!o.resume_dir.empty())
       ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly",
                                                 "--no-test"});

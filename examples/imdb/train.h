@@ -8,8 +8,9 @@
 
 namespace imdb {
 
-/// The options of a run. The defaults are the seed article's recipe (Adam 1e-3, batch 32, 5 epochs,
-/// no regularisation).
+/// The options of a run. TrainOptions{} is the seed article's recipe (Adam 1e-3, batch 32, 5 epochs,
+/// no regularisation); recipe("default") is the one `imdb train` starts from unless told
+/// `--recipe article`.
 struct TrainOptions {
   std::string data_dir;              // --data ("": $ATTOGRAD_DATA, the user data folder, ../shared/data)
   std::string out_dir = "runs/imdb"; // RUN_DIR: best.h5, last.h5, metrics.csv
@@ -19,7 +20,7 @@ struct TrainOptions {
   std::string optimizer = "adam";    // adam | adamw
   double lr = 1e-3;
   double weight_decay = 0;
-  int64_t epochs = 0;                // 0: the recipe's 5, or on --resume the run's own
+  int64_t epochs = 0;                // 0: the article's 5, or on --resume the run's own
   int64_t batch = 32;
   uint64_t seed = 1;                 // initialisation, validation split and shuffling
   int threads = 0;                   // 0: OpenMP's default
@@ -47,6 +48,10 @@ struct TrainResult {
   double tokens_per_second = 0;
   bool stopped = false;       // interrupted (Ctrl-C or stop_after_steps) before the last epoch ended
 };
+
+/// The named recipes: "article" (TrainOptions{}) and "default" (the measured best of
+/// examples/imdb/README.md). Raises ag::Error for another name.
+TrainOptions recipe(const std::string& name);
 
 TrainResult train(const TrainOptions& options);
 

@@ -190,5 +190,7 @@ echo "== $SECONDS s: a diverging run stops at the first non-finite loss, naming 
 expect_error "step 2: the loss is NaN" -- "$imdb" train --data data "${tiny[@]}" --lr 1e38 --out nan
 expect_error "step 1: the update made" "Inf" -- "$imdb" train --data data "${tiny[@]}" --lr 1e38 --save-every 1 --out nan-saved
 [[ ! -e nan-saved/last.h5 ]] || fail "non-finite weights must never be saved"
-expect_error "anomaly" "lstm" "NaN" -- "$imdb" train --data data "${tiny[@]}" --lr 1e38 --detect-anomaly --out nan-anomaly
+# The article's recipe (no dropout, no mask): there the overflowed LSTM weights make the first NaN.
+expect_error "anomaly" "lstm" "NaN" -- "$imdb" train --recipe article --data data "${tiny[@]}" --lr 1e38 --detect-anomaly \
+  --out nan-anomaly
 echo "faults CLI: all checks passed"

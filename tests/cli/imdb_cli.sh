@@ -22,6 +22,14 @@ grep -q '^test: accuracy' train.txt || { cat train.txt; fail "train did not scor
 "$imdb" train --resume run --epochs 3 > resume.txt 2>&1 || { cat resume.txt; fail "resume exited non-zero"; }
 [[ $(wc -l < run/metrics.csv) -eq 4 ]] || fail "resume did not add epoch 3 to metrics.csv"
 grep -q '^imdb: 72 training and 8 validation reviews' resume.txt || { cat resume.txt; fail "resume read other reviews"; }
+# The default recipe masks; --no-mask and --recipe article do not.
+grep -q '^imdb: .*, masked$' train.txt || { cat train.txt; fail "the default recipe should mask"; }
+for flag in --no-mask "--recipe article"; do
+  # shellcheck disable=SC2086
+  "$imdb" train --data data "${tiny[@]}" --epochs 1 $flag --no-test --out "run-plain${flag// /}" > plain.txt 2>&1 ||
+    { cat plain.txt; fail "train $flag exited non-zero"; }
+  grep -q '^imdb: .*, masked$' plain.txt && { cat plain.txt; fail "train $flag should not mask"; }
+done
 
 echo "== eval"
 "$imdb" eval --checkpoint run/best.h5 --data data --predictions pred.h5 > eval.txt 2>&1 || { cat eval.txt; fail "eval"; }
@@ -38,7 +46,7 @@ echo "== predict"
   { cat pred.txt; fail "predict exited non-zero"; }
 [[ $(grep -cE '^[01]\.[0-9]{4}  (positive|negative)  ' pred.txt) -eq 2 ]] || { cat pred.txt; fail "predict: 2 lines"; }
 grep -q '<html' page.html && grep -q 'lovely' page.html && grep -q 'awful' page.html || fail "page.html lacks the words"
-[[ $(printf 'good movie\n\nbad movie\n' | "$imdb" predict --checkpoint run/best.h5 | grep -c 'itive  ') -eq 2 ]] ||
+[[ $(printf 'good movie\n\nbad movie\n' | "$imdb" predict --checkpoint run/best.h5 | grep -cE '  (positive|negative)  ') -eq 2 ]] ||
   fail "predict from stdin should print a line per non-empty input line"
 # The preview of a long text is cut between characters: the output stays valid UTF-8.
 for pad in "" x xx; do
@@ -74,10 +82,12 @@ expect_usage_error --lr inf -- "$imdb" train --data data --lr inf --out run-bad
 expect_usage_error --maxlen 0 -- "$imdb" train --data data --maxlen 0 --out run-bad
 expect_usage_error --seed -1 -- "$imdb" train --data data --seed -1 --out run-bad
 expect_usage_error --dropout 1 -- "$imdb" train --data data --dropout 1 --out run-bad
+expect_usage_error --recipe keras -- "$imdb" train --data data --recipe keras --out run-bad
 [[ ! -e run-bad ]] || fail "a refused command line must leave no run folder"
 # A resumed run keeps its recipe: a recipe option with --resume is refused; without --epochs the
 # run's own number of epochs stands.
 expect_usage_error --lr --resume -- "$imdb" train --resume run --lr 0.1
+expect_usage_error --recipe --resume -- "$imdb" train --resume run --recipe article  # a run keeps its own
 "$imdb" train --data data "${tiny[@]}" --epochs 1 --out run-one > one.txt 2>&1 || { cat one.txt; fail "train --epochs 1"; }
 "$imdb" train --resume run-one > one-resumed.txt 2>&1 || { cat one-resumed.txt; fail "resume of a finished run"; }
 grep -q "with the run's recipe .* to epoch 1$" one-resumed.txt || { cat one-resumed.txt; fail "resume should say it keeps the run's 1 epoch"; }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -144,6 +145,32 @@ TEST(ImdbExample, EarlyStoppingEndsTheRunAndKeepsTheBestEpoch) {
   EXPECT_EQ(r.best_epoch, epochs_run - 1);  // patience 1: the epoch after the best one ends the run
   const auto best = nlohmann::json::parse(ag::train::load_checkpoint_config((tmp.path / "run" / "best.h5").string()));
   EXPECT_EQ(best.at("progress").at("best_epoch"), r.best_epoch);
+}
+
+// --recipe article is TrainOptions{} (the article's numbers stay reproducible bit for bit); the
+// default recipe changes only how the seed's model is trained, never the model.
+TEST(ImdbExample, RecipesAreTheArticlesAndTheMeasuredDefault) {
+  auto recipe_of = [](const imdb::TrainOptions& o) {  // every option a recipe may set
+    return std::make_tuple(o.optimizer, o.lr, o.weight_decay, o.epochs, o.batch, o.clip, o.schedule, o.warmup,
+                           o.patience, o.min_delta, o.val_fraction, o.model.to_json());
+  };
+  const imdb::TrainOptions article = imdb::recipe("article"), plain;
+  EXPECT_EQ(recipe_of(article), recipe_of(plain));
+  EXPECT_EQ(article.lr, 1e-3);
+  EXPECT_EQ(article.model.dropout + article.model.embed_dropout + article.model.lstm_dropout, 0);
+  EXPECT_EQ(article.schedule, "constant");
+  EXPECT_EQ(article.optimizer, "adam");
+  const imdb::TrainOptions tuned = imdb::recipe("default");
+  EXPECT_NE(recipe_of(tuned), recipe_of(plain));
+  EXPECT_GE(tuned.epochs, 1);
+  for (const imdb::TrainOptions* o : {&tuned, &article}) {  // the seed's model: the same sizes and inputs
+    EXPECT_EQ(o->model.maxlen, 200);
+    EXPECT_EQ(o->model.vocab_size, 10000);
+    EXPECT_EQ(o->model.embed_dim, 128);
+    EXPECT_EQ(o->model.hidden, 64);
+  }
+  EXPECT_EQ(article.batch, 32);
+  expect_mentions(error_of([] { imdb::recipe("keras"); }), {"--recipe", "keras"});
 }
 
 // --data on resume may name another copy of the run's reviews, but not other reviews: the
