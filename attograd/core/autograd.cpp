@@ -13,6 +13,7 @@ namespace ag {
 namespace {
 std::atomic<int64_t> live_nodes{0};
 thread_local bool grad_mode = true;
+thread_local BackwardObserver* backward_observer = nullptr;
 std::atomic<bool> anomaly_mode{false};
 
 // The flat index of the first NaN in t (or of the first NaN or Inf, when `inf_too`), or -1.
@@ -161,14 +162,20 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
         grad.shape(), root.shape());
 
   NoGradGuard no_grad;  // backward runs the ops' math without recording it (no double backward)
+  BackwardObserver* const observer = backward_observer;
   if (root.is_leaf()) {
+    if (observer) observer->begin({root.impl()});
     accumulate_into_leaf(*root.impl(), grad);
+    if (observer) observer->leaf_ready(*root.impl());
     return;
   }
 
   // 1. Count, for every node reachable from the root, how many edges point at it. Iterative DFS:
   //    a BiLSTM over a long review makes graphs far deeper than the call stack.
+  //    With an observer, also count each leaf's uses: its gradient is final when the last has run.
   std::unordered_map<Node*, int64_t> dependencies{{root.grad_fn().get(), 0}};
+  std::unordered_map<TensorImpl*, int64_t> leaf_uses;
+  std::vector<TensorImpl*> leaves;  // in the order first reached
   std::vector<Node*> stack{root.grad_fn().get()};
   while (!stack.empty()) {
     Node* node = stack.back();
@@ -178,8 +185,11 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
         auto [it, first_visit] = dependencies.try_emplace(e.node.get(), 0);
         ++it->second;
         if (first_visit) stack.push_back(e.node.get());
+      } else if (e.leaf && observer) {
+        if (leaf_uses[e.leaf.get()]++ == 0) leaves.push_back(e.leaf.get());
       }
   }
+  if (observer) observer->begin(leaves);
 
   // 2. Kahn's algorithm: a node runs once every node that uses its output has handed it a gradient,
   //    so each node's gradient is complete (summed over all uses) before it runs.
@@ -231,16 +241,23 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
           acc = acc.defined() ? acc + gi : gi;
         }
         if (--dependencies[e.node.get()] == 0) ready.push_back(e.node);
-      } else if (e.leaf && gi.defined()) {
-        accumulate_into_leaf(*e.leaf, std::move(gi));
+      } else if (e.leaf) {
+        if (gi.defined()) accumulate_into_leaf(*e.leaf, std::move(gi));
+        if (observer && --leaf_uses[e.leaf.get()] == 0) observer->leaf_ready(*e.leaf);
       }
     }
     if (!retain_graph) {  // free what this node saved as soon as it has run
       node->backward_ = nullptr;
       node->inputs_.clear();
     }
+    if (observer) observer->after_node();
   }
 }
+
+BackwardObserverGuard::BackwardObserverGuard(BackwardObserver* observer) : previous_(backward_observer) {
+  backward_observer = observer;
+}
+BackwardObserverGuard::~BackwardObserverGuard() { backward_observer = previous_; }
 
 // ---- saved tensors and grad mode ----------------------------------------------------------------
 

@@ -68,6 +68,34 @@ std::vector<Tensor> record_multi(std::string name, const std::vector<Tensor>& in
 /// Computes gradients of `root` (torch.autograd.backward); the engine behind Tensor::backward.
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+/// Watches backward passes in this thread while a BackwardObserverGuard holds it: a gradient
+/// reducer (ag::dist) starts communicating a parameter's gradient the moment it is final instead of
+/// after the whole pass (PyTorch's post-accumulate-grad hooks). The engine calls, in order:
+///   begin(leaves): once the graph is known, with every leaf that requires grad it can reach;
+///   leaf_ready(leaf): when the leaf's gradient is final (every node using it has run; its grad may
+///     still be undefined, when none of them gave it one);
+///   after_node(): after each node's backward (where nonblocking communication can make progress).
+/// A backward from a leaf root calls begin({root}) and leaf_ready(root).
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  virtual void begin(const std::vector<TensorImpl*>& leaves) = 0;
+  virtual void leaf_ready(TensorImpl& leaf) = 0;
+  virtual void after_node() {}
+};
+
+/// Installs `observer` for the backward passes of this thread for its lifetime; guards nest.
+class BackwardObserverGuard {
+ public:
+  explicit BackwardObserverGuard(BackwardObserver* observer);
+  ~BackwardObserverGuard();
+  BackwardObserverGuard(const BackwardObserverGuard&) = delete;
+  BackwardObserverGuard& operator=(const BackwardObserverGuard&) = delete;
+
+ private:
+  BackwardObserver* previous_;
+};
+
 /// A tensor saved for backward: the detached data plus the storage version it had when saved.
 /// Reading it (operator* / ->) raises ag::Error if an in-place op has changed it since, so an
 /// in-place write between forward and backward can never give a silently wrong gradient.

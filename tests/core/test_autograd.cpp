@@ -1,6 +1,8 @@
 // The engine: leaves, accumulation, retain_graph, NoGradGuard, error messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/test_util.h"
 #include "attograd/core/core.h"
 
@@ -166,6 +168,46 @@ TEST(AutogradErrors, ReduceBadDimNamesOp) {
   EXPECT_NE(msg.find("dim 2"), std::string::npos) << msg;
   EXPECT_NE(error_of([] { ag::max(ag::ones({2, 3}), -3); }).find("max"), std::string::npos);
   EXPECT_NE(error_of([] { ag::expand(ag::ones({2, 3}), {3, 3}); }).find("expand"), std::string::npos);
+}
+
+// The engine's observer (attograd/dist's gradient reducer listens this way): begin() lists the
+// leaves the graph reaches, leaf_ready() comes once per leaf, after its last use, with its final
+// gradient, and after_node() after every node.
+struct RecordingObserver : ag::BackwardObserver {
+  std::vector<ag::TensorImpl*> reached;
+  std::vector<std::pair<ag::TensorImpl*, std::vector<float>>> ready;  // the grad when it was final
+  int nodes = 0;
+  void begin(const std::vector<ag::TensorImpl*>& leaves) override { reached = leaves; }
+  void leaf_ready(ag::TensorImpl& leaf) override {
+    ready.push_back({&leaf, leaf.grad.defined() ? leaf.grad.to_vector() : std::vector<float>{}});
+  }
+  void after_node() override { ++nodes; }
+};
+
+TEST(BackwardObserver, SeesEachLeafOnceWithItsFinalGradientAndEveryNode) {
+  const Tensor a = ag::testing::random_leaf({3}, 1), b = ag::testing::random_leaf({3}, 2);
+  const Tensor unused = ag::testing::random_leaf({2}, 3);
+  // a is used three times, at both ends of the graph; b once, late in backward.
+  const Tensor y = ag::sum(ag::exp(a * b) + a) + ag::sum(a * a);
+  RecordingObserver observer;
+  {
+    ag::BackwardObserverGuard guard(&observer);
+    y.backward();
+  }
+  ASSERT_EQ(observer.reached.size(), 2u);
+  EXPECT_TRUE((observer.reached[0] == a.impl() && observer.reached[1] == b.impl()) ||
+              (observer.reached[0] == b.impl() && observer.reached[1] == a.impl()));
+  ASSERT_EQ(observer.ready.size(), 2u);
+  for (const auto& [leaf, grad] : observer.ready)
+    EXPECT_EQ(grad, (leaf == a.impl() ? a : b).grad().to_vector()) << "the gradient grew after leaf_ready";
+  EXPECT_GE(observer.nodes, 6);  // exp, two muls, add, two sums, the final add
+  EXPECT_EQ(std::count_if(observer.ready.begin(), observer.ready.end(),
+                          [&](const auto& r) { return r.first == unused.impl(); }),
+            0);
+  // Past the guard's scope the observer hears nothing.
+  const size_t seen = observer.ready.size();
+  ag::sum(a * b).backward();
+  EXPECT_EQ(observer.ready.size(), seen);
 }
 
 }  // namespace
