@@ -11,7 +11,9 @@
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
 #include "attograd/core/gradcheck.h"
+#include "attograd/core/ops/attention.h"
 #include "attograd/core/ops/dropout.h"
+#include "attograd/core/ops/shape_ops.h"
 #include "attograd/core/random.h"
 #include "attograd/core/threads.h"
 
@@ -127,6 +129,43 @@ TEST(Dropout, POfOneGivesZerosAndZeroGradient) {
   EXPECT_EQ(y.to_vector(), std::vector<float>(12, 0.0f));
   y.backward(ag::ones({3, 4}));
   EXPECT_EQ(x.grad().to_vector(), std::vector<float>(12, 0.0f));
+}
+
+// A batch split over processes (ag::dist): each shard's mask is its rows of the whole batch's mask,
+// and every shard leaves the generator where the whole batch does.
+TEST(Dropout, ShardsOfABatchDropTheirRowsOfTheWholeBatchsMask) {
+  const Tensor x = ag::testing::random_leaf({7, 3, 5}, 11);
+  Generator whole_gen(5);
+  whole_gen.set_state(5, 8);
+  const Generator start = whole_gen;
+  const Tensor whole = ag::dropout(x, 0.3f, true, whole_gen);
+  for (const auto& [offset, rows] : std::vector<std::pair<int64_t, int64_t>>{{0, 4}, {4, 3}, {2, 1}}) {
+    Generator gen = start;
+    ag::BatchShardGuard shard(offset, rows, 7);
+    const Tensor part = ag::dropout(ag::narrow(x, 0, offset, rows), 0.3f, true, gen);
+    EXPECT_EQ(part.to_vector(), ag::narrow(whole, 0, offset, rows).to_vector()) << "rows " << offset << "+" << rows;
+    EXPECT_EQ(gen.offset(), whole_gen.offset());
+  }
+  // The fused attention dropout over (batch, heads, Tq, Tk) weights draws the same way.
+  const Tensor q = ag::testing::random_leaf({6, 4, 8}, 12), k = ag::testing::random_leaf({6, 5, 8}, 13);
+  const Tensor v = ag::testing::random_leaf({6, 5, 8}, 14);
+  Generator a = start;
+  const Tensor full = ag::multi_head_attention(q, k, v, 2, 0.5f, {}, 0.25f, true, &a).weights;
+  Generator b = start;
+  ag::BatchShardGuard shard(4, 2, 6);
+  const Tensor part = ag::multi_head_attention(ag::narrow(q, 0, 4, 2), ag::narrow(k, 0, 4, 2), ag::narrow(v, 0, 4, 2),
+                                               2, 0.5f, {}, 0.25f, true, &b).weights;
+  EXPECT_EQ(part.to_vector(), ag::narrow(full, 0, 4, 2).to_vector());
+  EXPECT_EQ(b.offset(), a.offset());
+}
+
+TEST(Dropout, ShardGuardsRefuseNestingAndRowsOutsideTheBatch) {
+  ag::testing::expect_mentions(error_of([] { ag::BatchShardGuard g(5, 3, 7); }), {"[5, 8)", "batch of 7"});
+  ag::BatchShardGuard g(0, 2, 4);
+  ag::testing::expect_mentions(error_of([] { ag::BatchShardGuard h(0, 1, 4); }), {"do not nest"});
+  Generator gen(1);
+  ag::testing::expect_mentions(error_of([&] { ag::dropout(ag::ones({3, 2}), 0.5f, true, gen); }),
+                               {"3 rows", "shard of 2 samples"});
 }
 
 TEST(Dropout, Errors) {

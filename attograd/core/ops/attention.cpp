@@ -1,4 +1,5 @@
 #include "attograd/core/ops/attention.h"
+#include "attograd/core/ops/dropout.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -215,7 +216,7 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
   if (z.drop) {
     Generator& g = gen ? *gen : default_generator();
     z.keep.seed = g.seed();
-    z.keep.base = g.advance(static_cast<uint64_t>(count * z.tq * z.tk));
+    z.keep.base = claim_dropout_positions(g, count * z.tq * z.tk, batch.rank() > 0 ? batch[0] : 1);
   }
   z.keep_scale = dropout_p < 1.0f ? 1.0f / (1.0f - dropout_p) : 0.0f;
 

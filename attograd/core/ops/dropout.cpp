@@ -11,6 +11,31 @@
 
 namespace ag {
 
+namespace {
+struct Shard {
+  int64_t offset = 0, rows = 0, total = 0;  // rows 0: not sharded
+};
+thread_local Shard batch_shard;
+}  // namespace
+
+BatchShardGuard::BatchShardGuard(int64_t offset, int64_t rows, int64_t total) {
+  check(batch_shard.rows == 0, "BatchShardGuard: a shard is set already (guards do not nest)");
+  check(rows > 0 && offset >= 0 && offset + rows <= total,
+        "BatchShardGuard: rows [{}, {}) are not a part of a batch of {}", offset, offset + rows, total);
+  batch_shard = {offset, rows, total};
+}
+BatchShardGuard::~BatchShardGuard() { batch_shard = {}; }
+
+uint64_t claim_dropout_positions(Generator& gen, int64_t numel, int64_t rows) {
+  const Shard s = batch_shard;
+  if (s.rows == 0) return gen.advance(static_cast<uint64_t>(numel));
+  // This tensor is rows [offset, offset + rows) x k of a larger batch: k rows per sample (heads).
+  check(rows % s.rows == 0, "dropout: a tensor of {} rows along dim 0 is not a shard of {} samples (a multiple of them)",
+        rows, s.rows);
+  const int64_t per_sample = numel / s.rows;
+  return gen.advance(static_cast<uint64_t>(per_sample * s.total)) + static_cast<uint64_t>(s.offset * per_sample);
+}
+
 // y = x * m / (1 - p), m[i] = [u(base + i) >= p];  dx = dy * m / (1 - p)
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   check(p >= 0.0f && p <= 1.0f, "dropout: probability p = {} is not in [0, 1] (x {})", p, x.shape());
@@ -22,7 +47,7 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   // x, y (n); the mask (n), one byte per element, is kept only when backward will need it.
   const int64_t n = x.numel();
   const bool keep_mask = grad_enabled() && x.requires_grad();
-  const uint64_t base = gen.advance(static_cast<uint64_t>(n));
+  const uint64_t base = claim_dropout_positions(gen, n, x.dim() >= 1 ? x.size(0) : 1);
   const uint64_t seed = gen.seed();
   const float scale = 1.0f / (1.0f - p);
   auto mask = std::make_shared<std::vector<uint8_t>>(keep_mask ? n : 0);
