@@ -4,6 +4,7 @@
 #   bash tools/build.sh --compiler clang    clang, Release, into build-clang/
 #   bash tools/build.sh --sanitize          clang with ASan + UBSan + LSan and the fuzz targets,
 #                                           RelWithDebInfo (-O2 -g), into build-sanitize/
+# ATTOGRAD_MPI=ON|OFF|AUTO in the environment configures the folder with it (tools/test.sh: ON).
 # tools/test.sh and tools/fuzz.sh build through this script, so a folder is always configured the
 # same way (CMakeLists.txt states the contract).
 set -euo pipefail
@@ -23,6 +24,7 @@ case "${1:-}" in
     source tools/sanitizer_env.sh ;;  # the build runs the test binaries to list their tests
   *) usage ;;
 esac
+[ -n "${ATTOGRAD_MPI:-}" ] && options+=(-DATTOGRAD_MPI="$ATTOGRAD_MPI")
 bash tools/deps.sh "${mode[@]}"
 cmake -S . -B "$dir" "${options[@]}" | { grep "^-- attograd:" || true; }  # the ISA flags chosen
 cmake --build "$dir" -j"$(nproc)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages attograd builds and tests with, if any is missing (needs root, or sudo).
 # `--compiler clang` and `--sanitize` also install clang, its OpenMP (libomp-dev) and its sanitizer
-# run-times (libclang-rt-14-dev).
+# run-times (libclang-rt-14-dev). ATTOGRAD_MPI=ON in the environment (tools/test.sh sets it) also
+# installs Open MPI, for attograd/dist and its tests; the main command does not need it.
 set -euo pipefail
 packages=(cmake g++ make pkg-config libeigen3-dev libhdf5-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev
           nlohmann-json3-dev python3-h5py)
@@ -10,6 +11,7 @@ case "${1:-}" in
   --compiler | --sanitize) packages+=(clang libomp-dev libclang-rt-14-dev) ;;
   *) echo "usage: deps.sh [--compiler clang | --sanitize]" >&2; exit 2 ;;
 esac
+[ "${ATTOGRAD_MPI:-}" = ON ] && packages+=(libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

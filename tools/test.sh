@@ -5,6 +5,9 @@
 # UndefinedBehaviorSanitizer and LeakSanitizer in build-sanitize/, where any finding fails its test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# With MPI (installed when missing), so the multi-process tests of attograd/dist always run: a
+# build without it would drop them silently. ATTOGRAD_MPI=OFF in the environment builds without.
+export ATTOGRAD_MPI=${ATTOGRAD_MPI:-ON}
 mode=() dir=build
 case "${1:-}" in
   --compiler)
