@@ -20,7 +20,9 @@ bool is_run_temporary(const std::string& name) {
 
 }  // namespace
 
-CheckpointManager::CheckpointManager(std::filesystem::path run_dir) : dir_(std::move(run_dir)) {
+CheckpointManager::CheckpointManager(std::filesystem::path run_dir, bool writes)
+    : dir_(std::move(run_dir)), writes_(writes) {
+  if (!writes_) return;
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   check(!ec, "checkpoints: cannot create the run folder {}: {}", dir_.string(), ec.message());
@@ -68,11 +70,13 @@ std::filesystem::path CheckpointManager::first_free_run_dir(const std::filesyste
   return dir;
 }
 
-void CheckpointManager::save_last(const train::Checkpoint& checkpoint) const { train::save_checkpoint(last_path(), checkpoint); }
+void CheckpointManager::save_last(const train::Checkpoint& checkpoint) const {
+  if (writes_) train::save_checkpoint(last_path(), checkpoint);
+}
 
 bool CheckpointManager::save_if_best(const train::Checkpoint& checkpoint, double metric) {
   if (!(metric > best_)) return false;
-  train::save_checkpoint(best_path(), checkpoint);
+  if (writes_) train::save_checkpoint(best_path(), checkpoint);
   best_ = metric;
   return true;
 }

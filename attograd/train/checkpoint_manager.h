@@ -12,8 +12,9 @@ namespace ag::train {
 class CheckpointManager {
  public:
   /// Creates `run_dir` if needed and removes the temporary files a killed run left there (the
-  /// caller holds the folder's RunLock, so nobody else is writing them).
-  explicit CheckpointManager(std::filesystem::path run_dir);
+  /// caller holds the folder's RunLock, so nobody else is writing them). With `writes` false (the
+  /// ranks but 0 of a distributed run) it touches no file: it follows the best metric and saves nothing.
+  explicit CheckpointManager(std::filesystem::path run_dir, bool writes = true);
   /// For a run that starts from scratch in `run_dir`: raises ag::Error naming the file if the folder
   /// already holds another run's last.h5 or best.h5, unless `overwrite` (starting a run must not
   /// destroy another's checkpoints by accident). With `overwrite`, removes the old run's
@@ -28,15 +29,18 @@ class CheckpointManager {
   const std::filesystem::path& dir() const { return dir_; }
 
   void save_last(const train::Checkpoint& checkpoint) const;
-  /// Saves `checkpoint` as best.h5 when `metric` is higher than the best so far; returns whether it did.
+  /// Saves `checkpoint` as best.h5 when `metric` is higher than the best so far; returns whether it
+  /// is (and so whether a writing manager saved it).
   bool save_if_best(const train::Checkpoint& checkpoint, double metric);
   double best() const { return best_; }
+  bool writes() const { return writes_; }
   /// The best metric so far (restored when a run resumes).
   void set_best(double metric) { best_ = metric; }
 
  private:
   std::filesystem::path dir_;
   double best_ = -std::numeric_limits<double>::infinity();
+  bool writes_ = true;
 };
 
 }  // namespace ag::train

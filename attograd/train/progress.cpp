@@ -7,11 +7,17 @@
 
 #include <fmt/format.h>
 
+#include "attograd/dist/dist.h"
+
 namespace ag::train {
 
 ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit, std::FILE* out)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(std::max<int64_t>(total, 1)), out_(out),
-      terminal_(::isatty(::fileno(out)) != 0), start_(std::chrono::steady_clock::now()) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(std::max<int64_t>(total, 1)),
+      out_(dist::rank() == 0 ? out : nullptr),
+      terminal_(out_ && ::isatty(::fileno(out_)) != 0),
+      start_(std::chrono::steady_clock::now()) {}
 
 double ProgressBar::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -59,6 +65,7 @@ std::string ProgressBar::line(int64_t done, const std::string& metrics, double u
 
 void ProgressBar::update(int64_t done, const std::string& metrics, double units) {
   done_ = done, metrics_ = metrics, units_ = units;
+  if (!out_) return;
   const double t = elapsed();
   if (terminal_) {
     if (t - last_draw_ < 0.1 && done < total_) return;  // redraw at most 10 times a second
@@ -74,6 +81,7 @@ void ProgressBar::update(int64_t done, const std::string& metrics, double units)
 }
 
 void ProgressBar::finish(const std::string& summary) {
+  if (!out_) return;
   const double t = elapsed();
   std::string rate = units_ >= 0 && t > 0 ? fmt::format(", {} {}/s", format_count(units_ / t), unit_) : "";
   fmt::print(out_, "{}{} done: {} steps in {}{}{}{}\n", terminal_ ? "\r\033[K" : "", label_, done_, format_duration(t), rate,

@@ -13,6 +13,7 @@ class ProgressBar {
  public:
   /// `total` steps; `unit` names what update()'s `units` counts for the rate ("tok" -> "tok/s";
   /// empty: steps per second). Writes to `out` (stderr by default); terminal mode when it is a tty.
+  /// Under mpirun only rank 0 draws (ag::dist): one bar for the run, not one per process.
   ProgressBar(std::string label, int64_t total, std::string unit = "", std::FILE* out = stderr);
   /// Reports `done` steps and `units` processed so far, with a short metrics text ("loss 0.41").
   void update(int64_t done, const std::string& metrics = "", double units = -1);

@@ -9,6 +9,7 @@
 #include "attograd/core/error.h"
 #include "attograd/core/threads.h"
 #include "attograd/core/random.h"
+#include "attograd/dist/dist.h"
 #include "attograd/train/finite.h"
 #include "attograd/train/interrupt.h"
 #include "attograd/train/metrics.h"
@@ -27,7 +28,9 @@ Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::Schedule
       optimizer_(optimizer),
       scheduler_(scheduler),
       options_(std::move(options)),
-      checkpoints_(options_.run_dir) {}
+      checkpoints_(options_.run_dir, !distributed() || dist::is_main()) {}
+
+bool Trainer::distributed() const { return options_.distributed && dist::world_size() > 1; }
 
 bool Trainer::better(double value) const {
   return (options_.mode == Mode::Max ? value : -value) > checkpoints_.best();
@@ -55,8 +58,15 @@ std::string Trainer::summary(const FitResult& r) const {
   const std::string best = r.progress.best_epoch < 0 ? "none yet"
                            : options_.best_text ? options_.best_text(r.progress.best)
                                                 : fmt::format("{} {:.4f}", options_.monitor, r.progress.best);
-  return fmt::format("summary: {} steps in {:.0f} s of training ({:.0f} {}/s), best {} (epoch {}){}", r.steps,
-                     r.train_seconds, r.units_per_second, options_.unit, best, r.progress.best_epoch,
+  std::string ranks;  // distributed: how long backward took and how long the allreduces kept it waiting
+  if (reducer_ && reducer_->stats().steps > 0) {
+    const dist::GradientReducer::Stats& s = reducer_->stats();
+    const double steps = static_cast<double>(s.steps);
+    ranks = fmt::format(" on {} ranks (backward {:.1f} ms/step, then {:.1f} ms/step waiting for the gradient allreduce)",
+                        dist::world_size(), 1e3 * s.backward_seconds / steps, 1e3 * s.wait_seconds / steps);
+  }
+  return fmt::format("summary: {} steps in {:.0f} s of training ({:.0f} {}/s{}), best {} (epoch {}){}", r.steps,
+                     r.train_seconds, r.units_per_second, options_.unit, ranks, best, r.progress.best_epoch,
                      r.stopped         ? "; stopped: resume with --resume"
                      : r.stopped_early ? "; stopped early: no better epoch for the callback's patience"
                                        : "");
@@ -70,13 +80,21 @@ FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>
   else source.set_epoch(0);
   const DataPosition start = source.state();
   install_interrupt_handler();  // from here on, Ctrl-C saves last.h5 and stops
+  const bool together = distributed();
+  const bool writes = checkpoints_.writes();  // rank 0, or alone
+  if (together) {
+    dist::broadcast(model_.named_parameters());  // rank 0's initial (or resumed) weights everywhere
+    reducer_ = std::make_unique<dist::GradientReducer>(model_.named_parameters(), o.bucket_bytes);
+  }
   std::vector<std::string> columns = {"step", "epoch", "train_loss"};
   columns.insert(columns.end(), o.columns.begin(), o.columns.end());
   columns.push_back("tokens_per_s");
-  MetricsLog metrics(o.run_dir / "metrics.csv", columns, static_cast<double>(total_steps_));
+  std::optional<MetricsLog> metrics;
+  if (writes) metrics.emplace(o.run_dir / "metrics.csv", columns, static_cast<double>(total_steps_));
   for (auto& c : callbacks_) c->on_train_begin(*this);
 
   auto save_last = [&](const DataPosition& at) {
+    if (!writes) return;
     phase_begin("checkpoint");
     checkpoints_.save_last(checkpoint(at));
     phase_end("checkpoint");
@@ -96,11 +114,18 @@ FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>
       const StepOutput out = next_step();
       phase_end("forward");
       const int64_t step = total_steps_ + 1;
-      const double loss = out.loss.item();
-      check_finite_loss(loss, step);
+      // This rank's loss, weight and units; distributed, the global batch's (sums over the ranks).
+      double loss = out.loss.item(), weight = out.weight, step_units = out.units;
+      if (together) {
+        double sums[3] = {loss * weight, weight, step_units};
+        dist::allreduce_sum(sums, 3);
+        loss = sums[0] / sums[1], weight = sums[1], step_units = sums[2];
+      }
+      check_finite_loss(loss, step);  // the same global loss on every rank: they stop together
       phase_begin("backward");
       optimizer_.zero_grad();
-      out.loss.backward();
+      if (reducer_) reducer_->backward(out.loss, out.weight / weight);  // this rank's share of the batch
+      else out.loss.backward();
       phase_end("backward");
       phase_begin("optimizer");
       const nn::NamedTensors params = model_.named_parameters();
@@ -115,15 +140,17 @@ FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>
       ++result.steps;
       total_steps_ = step;
 
-      loss_sum += loss * out.weight;
-      weight_sum += out.weight;
-      units += out.units;
-      all_units += out.units;
+      loss_sum += loss * weight;
+      weight_sum += weight;
+      units += step_units;
+      all_units += step_units;
       bar.update(b + 1, fmt::format("loss {:.4f}{}", loss_sum / weight_sum, step_text ? step_text() : ""), units);
       for (auto& c : callbacks_) c->on_step_end(*this, {step, epoch, b + 1, count, loss});
       const DataPosition here = source.state();
       done = o.max_steps >= 0 && total_steps_ >= o.max_steps;
-      const bool stop = !done && (interrupted() || result.steps == o.stop_after_steps);
+      // A signal reaches the ranks at different steps: every rank stops at the first step any saw it.
+      const bool signalled = together ? dist::any(interrupted()) : interrupted();
+      const bool stop = !done && (signalled || result.steps == o.stop_after_steps);
       if (stop || (o.save_every > 0 && result.steps % o.save_every == 0)) {
         check_finite_weights(model_.named_parameters(), total_steps_);
         save_last(here);
@@ -151,23 +178,26 @@ FitResult Trainer::fit_loop(DataOrder& source, const std::function<StepOutput()>
     row.push_back(units_per_s);
     check(row.size() == columns.size(), "Trainer: validation gave {} metrics for the {} columns after train_loss",
           val.metrics.size(), o.columns.size());
-    metrics.append(row);
+    if (metrics) metrics->append(row);
     const double score = info.value(o.monitor);
     check(!std::isnan(score),
           "Trainer: validation gave no '{}', the monitored metric", o.monitor);
     info.improved = better(score);
     if (info.improved) progress_ = {score, epoch + 1};
     phase_begin("checkpoint");
-    checkpoints_.save_if_best(checkpoint(std::nullopt), o.mode == Mode::Max ? score : -score);
+    checkpoints_.save_if_best(writes ? checkpoint(std::nullopt) : Checkpoint{}, o.mode == Mode::Max ? score : -score);
     const DataPosition next = done ? source.state() : DataPosition{epoch + 1, 0, source.state().shuffle_seed};
-    checkpoints_.save_last(checkpoint(next));
-    if (o.keep_epochs > 0) {  // the newest keep_epochs epoch<E>.h5, for checkpoint averaging
+    if (writes) checkpoints_.save_last(checkpoint(next));
+    if (writes && o.keep_epochs > 0) {  // the newest keep_epochs epoch<E>.h5, for checkpoint averaging
       save_checkpoint((checkpoints_.dir() / fmt::format("epoch{}.h5", epoch + 1)).string(), checkpoint(std::nullopt));
       std::filesystem::remove(checkpoints_.dir() / fmt::format("epoch{}.h5", epoch + 1 - o.keep_epochs));
     }
     phase_end("checkpoint");
     for (auto& c : callbacks_) c->on_epoch_end(*this, info);
+    // A callback of one rank alone may ask to stop: then every rank stops after this epoch.
+    if (together) stop_requested_ = dist::any(stop_requested_);
   }
+  if (together) dist::barrier();  // rank 0's files are written before any rank reads them back
   result.stopped_early = stop_requested_ && !result.stopped;
   result.total_steps = total_steps_;
   result.progress = progress_;

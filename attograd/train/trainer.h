@@ -10,8 +10,15 @@
 //   - the non-finite stop (finite.h): a NaN or Inf loss, gradient or weight ends the run naming the
 //     step, before it reaches a checkpoint;
 //   - callbacks (callback.h: step and epoch end, early stopping), a gradient hook that runs after
-//     backward and before clipping and the optimizer step (where a distributed run averages its
-//     gradients), and a profiler around each phase.
+//     backward and before clipping and the optimizer step, and a profiler around each phase;
+//   - data parallel under mpirun (ag::dist, docs/distributed.md): the parameters start as rank 0's,
+//     each step's gradients are summed over the ranks while backward runs (dist::GradientReducer),
+//     each rank's weighted by its share of StepOutput::weight, so N ranks that each take a part of
+//     every global batch follow one process's trajectory; the loss and rate shown are the global
+//     batch's; a stop (Ctrl-C, SIGTERM, stop_after_steps, the non-finite checks, a callback) is
+//     agreed by every rank at the same step; rank 0 alone writes metrics.csv and checkpoints.
+//     The program's step and validate run on every rank: each shards its data (dist::shard) and
+//     validate reduces its sums over the ranks.
 // The run folder's lock (RunLock) is the program's to hold, from before it reads the folder.
 
 #include <cstdint>
@@ -24,6 +31,7 @@
 #include <vector>
 
 #include "attograd/core/tensor.h"
+#include "attograd/dist/gradient_reducer.h"
 #include "attograd/nn/module.h"
 #include "attograd/optim/optimizer.h"
 #include "attograd/optim/schedule.h"
@@ -40,9 +48,10 @@ void configure_run(int threads, bool detect_anomaly, uint64_t seed);
 
 /// What the loss of one batch gives the loop.
 struct StepOutput {
-  Tensor loss;        // the scalar to minimise
-  double weight = 1;  // its weight in the epoch's mean train loss (the batch's examples or tokens)
-  double units = 0;   // what the rate counts ("tok/s"): the batch's tokens
+  Tensor loss;        // the scalar to minimise: a mean over this rank's part of the batch
+  double weight = 1;  // what it is a mean over (the batch's examples or tokens on this rank): its
+                      // weight in the epoch's mean train loss and, distributed, in the gradient sum
+  double units = 0;   // what the rate counts ("tok/s"): the batch's tokens on this rank
 };
 
 /// What validation at an epoch end gives the loop.
@@ -85,6 +94,9 @@ struct TrainerOptions {
   // The summary line's "best ..." from the best monitored value ("val BLEU 31.20"); unset: the
   // monitor's name and the value.
   std::function<std::string(double)> best_text{};
+  // Under mpirun, train one model with the other ranks (above); false: this process trains alone.
+  bool distributed = true;
+  int64_t bucket_bytes = 4 << 20;  // the gradient reducer's bucket size (dist::GradientReducer)
 };
 
 /// Receives the loop's phases ("data", "forward", "backward", "optimizer", "checkpoint",
@@ -145,6 +157,10 @@ class Trainer {
   std::string summary(const FitResult& result) const;
 
   nn::Module& model() { return model_; }
+  /// True when this process trains together with other ranks (options().distributed under mpirun).
+  bool distributed() const;
+  /// The gradient reducer of a distributed fit() (null before it and alone): its time per phase.
+  const dist::GradientReducer* reducer() const { return reducer_.get(); }
   const CheckpointManager& checkpoints() const { return checkpoints_; }
   const TrainerOptions& options() const { return options_; }
   const Progress& progress() const { return progress_; }
@@ -165,6 +181,7 @@ class Trainer {
   std::vector<std::shared_ptr<Callback>> callbacks_;
   std::function<void(const nn::NamedTensors&)> gradient_hook_;
   Profiler* profiler_ = nullptr;
+  std::unique_ptr<dist::GradientReducer> reducer_;
   std::optional<DataPosition> resume_at_;
   Progress progress_;
   int64_t total_steps_ = 0;
