@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "attograd/core/core.h"
+#include "attograd/dist/dist.h"
 #include "attograd/train/progress.h"
 
 namespace imdb {
@@ -46,6 +47,33 @@ Evaluation evaluate(Classifier& model, const Examples& examples, std::vector<int
   e.tokens_per_second = e.seconds > 0 ? static_cast<double>(n * model.config().maxlen) / e.seconds : 0;
   if (show_progress) bar.finish(fmt::format("loss {:.4f}, accuracy {:.2f}%", e.loss, 100 * e.accuracy));
   model.train(was_training);
+  return e;
+}
+
+}  // namespace imdb
+
+namespace imdb {
+
+Evaluation evaluate_across_ranks(Classifier& model, const Examples& examples, std::vector<int64_t> indices,
+                                 int64_t batch_size, bool show_progress) {
+  if (ag::dist::world_size() == 1) return evaluate(model, examples, std::move(indices), batch_size, show_progress);
+  if (indices.empty()) {
+    indices.resize(examples.size());
+    std::iota(indices.begin(), indices.end(), 0);
+  }
+  const ag::dist::Shard s = ag::dist::shard(static_cast<int64_t>(indices.size()));
+  const std::vector<int64_t> mine(indices.begin() + s.offset, indices.begin() + s.offset + s.rows);
+  Evaluation e = evaluate(model, examples, mine, batch_size, show_progress);
+  double sums[6] = {e.loss * static_cast<double>(e.count), static_cast<double>(e.true_positive),
+                    static_cast<double>(e.true_negative), static_cast<double>(e.false_positive),
+                    static_cast<double>(e.false_negative), static_cast<double>(e.count)};
+  ag::dist::allreduce_sum(sums, 6);
+  e.count = static_cast<int64_t>(sums[5]);
+  e.loss = sums[0] / sums[5];
+  e.true_positive = static_cast<int64_t>(sums[1]), e.true_negative = static_cast<int64_t>(sums[2]);
+  e.false_positive = static_cast<int64_t>(sums[3]), e.false_negative = static_cast<int64_t>(sums[4]);
+  e.accuracy = (sums[1] + sums[2]) / sums[5];
+  e.tokens_per_second = e.seconds > 0 ? static_cast<double>(e.count * model.config().maxlen) / e.seconds : 0;
   return e;
 }
 

@@ -22,4 +22,10 @@ struct Evaluation {
 Evaluation evaluate(Classifier& model, const Examples& examples, std::vector<int64_t> indices, int64_t batch_size,
                     bool show_progress = false, std::vector<float>* probabilities = nullptr);
 
+/// evaluate() split over the ranks of a distributed run (ag::dist): each evaluates its part of
+/// `indices` (all when empty) and the counts and loss sums are summed, so every rank gets the
+/// evaluation of the whole set. Alone it is evaluate().
+Evaluation evaluate_across_ranks(Classifier& model, const Examples& examples, std::vector<int64_t> indices,
+                                 int64_t batch_size, bool show_progress = false);
+
 }  // namespace imdb

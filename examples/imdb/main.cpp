@@ -20,6 +20,7 @@
 #include "examples/imdb/train.h"
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/sealed_file.h"
+#include "attograd/dist/dist.h"
 #include "attograd/train/run_checkpoint.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/command_line.h"
@@ -132,7 +133,7 @@ std::string recipe_in(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep stdout in order with the progress bar on stderr in logs
   std::signal(SIGXFSZ, SIG_IGN);  // past a file size limit, writes fail (and are reported) instead of killing us
   CLI::App app{"Train, evaluate and explain the IMDB attention classifier (Embedding -> BiLSTM -> attention -> Dense)"};
@@ -258,17 +259,26 @@ int main(int argc, char** argv) {
     // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
+    ag::dist::barrier();  // under mpirun every rank picks the folder before rank 0 takes it
     o.test = !no_test;
     imdb::train(o);  // ends with its summary line
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {
-    fmt::print(stderr, "imdb: {}\nRun with --help for more information.\n", e.what());
+    fmt::print(stderr, "imdb{}: {}\nRun with --help for more information.\n", ag::dist::rank_label(), e.what());
     return ag::train::kUsageError;
   } catch (const ag::Error& e) {
-    fmt::print(stderr, "imdb: {}\n", e.what());
+    fmt::print(stderr, "imdb{}: {}\n", ag::dist::rank_label(), e.what());
     return 1;
   } catch (const std::exception& e) {  // a case no check names yet: still a message, not an abort
-    fmt::print(stderr, "imdb: unexpected error (please report it): {}\n", e.what());
+    fmt::print(stderr, "imdb{}: unexpected error (please report it): {}\n", ag::dist::rank_label(), e.what());
     return 1;
   }
+}
+
+// Under mpirun every process runs the same command (ag::dist: the ranks train together, rank 0
+// prints); alone it is the ordinary program.
+int main(int argc, char** argv) {
+  ag::dist::Session world(argc, argv);
+  ag::dist::quiet_other_ranks();
+  return world.exit_code(run(argc, argv));
 }

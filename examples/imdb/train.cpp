@@ -7,6 +7,7 @@
 
 #include "attograd/core/core.h"
 #include "attograd/data/data_path.h"
+#include "attograd/dist/dist.h"
 #include "attograd/data/imdb.h"
 #include "attograd/data/shuffle.h"
 #include "attograd/nn/hdf5.h"
@@ -128,7 +129,9 @@ double test_best(const ag::train::Trainer& trainer, const TrainOptions& o, const
                  const TrainResult& r) {
   model.load_state_dict(ag::train::load_checkpoint(trainer.checkpoints().best_path().string(), false).model);
   const TokenizedSplit test_split = load_split(o.data_dir, "test");
-  const Evaluation test = evaluate(model, encode_all(test_split.words, test_split.labels, d.vocab), {}, 256, true);
+  const Examples test_set = encode_all(test_split.words, test_split.labels, d.vocab);
+  const Evaluation test = trainer.distributed() ? evaluate_across_ranks(model, test_set, {}, 256, true)
+                                                : evaluate(model, test_set, {}, 256, true);
   fmt::print("test: accuracy {:.2f}% (loss {:.4f}) on {} reviews with best.h5 (epoch {}, val accuracy {:.2f}%)\n",
              100 * test.accuracy, test.loss, test.count, r.best_epoch, 100 * r.best_val_accuracy);
   return test.accuracy;
@@ -188,12 +191,13 @@ void export_batches(const TrainOptions& o, const Data& d, const ModelConfig& con
 }
 
 // The training reviews of one epoch after another, `batch` at a time in the order epoch_order
-// gives (the last partial batch is dropped).
+// gives (the last partial batch is dropped); of each batch, the rows of `shard` (this rank's part
+// in a distributed run, else all).
 class ReviewBatches : public ag::train::PlannedBatches<Batch> {
  public:
   ReviewBatches(const Examples& examples, const std::vector<int64_t>& rows, const TrainOptions& o,
-                const ModelConfig& config)
-      : PlannedBatches(o.seed), examples_(examples), rows_(rows), batch_(o.batch), config_(config) {}
+                const ModelConfig& config, ag::dist::Shard shard)
+      : PlannedBatches(o.seed), examples_(examples), rows_(rows), batch_(o.batch), config_(config), shard_(shard) {}
 
  private:
   int64_t plan(int64_t epoch) override {
@@ -201,14 +205,15 @@ class ReviewBatches : public ag::train::PlannedBatches<Batch> {
     return static_cast<int64_t>(rows_.size()) / batch_;
   }
   Batch make(int64_t b) override {
-    std::vector<int64_t> rows(batch_);
-    for (int64_t i = 0; i < batch_; ++i) rows[i] = rows_[order_[b * batch_ + i]];
+    std::vector<int64_t> rows(shard_.rows);
+    for (int64_t i = 0; i < shard_.rows; ++i) rows[i] = rows_[order_[b * batch_ + shard_.offset + i]];
     return make_batch(examples_, rows, config_);
   }
   const Examples& examples_;
   const std::vector<int64_t>& rows_;
   int64_t batch_;
   const ModelConfig& config_;
+  ag::dist::Shard shard_;
   std::vector<int64_t> order_;
 };
 
@@ -264,14 +269,16 @@ TrainOptions recipe(const std::string& name) {
 TrainResult train(const TrainOptions& given) {
   // One run per folder: the lock is taken before anything in the folder is read or written (for
   // a new run, once its options are known to be good, so a refused command line leaves no folder).
+  // In a distributed run rank 0 holds it and alone writes there (ag::train::Trainer).
+  const bool writer = !given.distributed || ag::dist::is_main();
   std::optional<ag::train::RunLock> lock;
-  if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
+  if (!given.resume_dir.empty() && writer) lock.emplace(given.resume_dir);
   Run run = open_run(given);
   TrainOptions& o = run.o;  // references, not a structured binding: the lambdas below capture them
   ModelConfig& config = run.config;
   if (o.epochs == 0) o.epochs = 5;
   option_table().check(o);
-  if (!run.last && o.export_batches.empty()) {
+  if (!run.last && o.export_batches.empty() && writer) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   }
@@ -285,26 +292,35 @@ TrainResult train(const TrainOptions& given) {
                              {.run_dir = o.out_dir, .epochs = o.epochs, .save_every = o.save_every,
                               .stop_after_steps = o.stop_after_steps, .clip = o.clip, .monitor = "val_accuracy",
                               .mode = ag::train::Mode::Max, .columns = {"train_accuracy", "val_loss", "val_accuracy"},
-                              .best_text = [](double v) { return fmt::format("val accuracy {:.2f}%", 100 * v); }});
+                              .best_text = [](double v) { return fmt::format("val accuracy {:.2f}%", 100 * v); },
+                              .distributed = o.distributed});
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab["words"] = d.vocab.tokens();
   if (run.last) trainer.resume(*run.last, run.progress);
+  for (const auto& callback : o.callbacks) trainer.add_callback(callback);
   if (o.patience > 0)  // best.h5 keeps the best epoch; its weights come back into `model` for the test
     trainer.add_callback(std::make_shared<ag::train::EarlyStopping>("val_accuracy", o.patience, o.min_delta,
                                                                     ag::train::Mode::Max));
   fmt::print("{}", model.summary());
-  ReviewBatches batches(d.examples, d.train_idx, o, config);
-  int64_t correct = 0, seen = 0;  // this epoch's training accuracy
+  // This rank's rows of each batch: all of them alone. Dropout draws the whole batch's masks and
+  // keeps these rows' (BatchShardGuard), so N ranks drop what one process would.
+  const ag::dist::Shard shard = trainer.distributed() ? ag::dist::shard(o.batch) : ag::dist::Shard{0, o.batch};
+  ReviewBatches batches(d.examples, d.train_idx, o, config, shard);
+  int64_t correct = 0, seen = 0;  // this epoch's training accuracy (this rank's rows)
   auto step = [&](const Batch& batch) {
+    ag::BatchShardGuard rows(shard.offset, shard.rows, o.batch);
     const ag::Tensor logits = model.forward(batch.ids, batch.lengths).logits;
-    for (int64_t i = 0; i < o.batch; ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
-    seen += o.batch;
+    for (int64_t i = 0; i < batch.size(); ++i) correct += (logits.data()[i] > 0) == (batch.labels.data()[i] > 0.5f);
+    seen += batch.size();
     return ag::train::StepOutput{ag::binary_cross_entropy_with_logits(logits, batch.labels),
-                                 static_cast<double>(o.batch), static_cast<double>(o.batch * config.maxlen)};
+                                 static_cast<double>(batch.size()), static_cast<double>(batch.size() * config.maxlen)};
   };
   auto validate = [&] {
-    const Evaluation val = evaluate(model, d.examples, d.val_idx, 256);
-    const double accuracy = seen ? static_cast<double>(correct) / seen : 0;
+    const Evaluation val = trainer.distributed() ? evaluate_across_ranks(model, d.examples, d.val_idx, 256)
+                                                 : evaluate(model, d.examples, d.val_idx, 256);
+    double counts[2] = {static_cast<double>(correct), static_cast<double>(seen)};
+    if (trainer.distributed()) ag::dist::allreduce_sum(counts, 2);
+    const double accuracy = counts[1] > 0 ? counts[0] / counts[1] : 0;
     correct = seen = 0;  // the next epoch counts afresh
     return ag::train::Validation{{{"train_accuracy", accuracy}, {"val_loss", val.loss}, {"val_accuracy", val.accuracy}},
                                  fmt::format(" acc {:.2f}%, val loss {:.4f} acc {:.2f}%", 100 * accuracy, val.loss,

@@ -2,7 +2,11 @@
 // `imdb train`: the training run, its checkpoints and its resume.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "attograd/train/callback.h"
 
 #include "examples/imdb/model.h"
 
@@ -37,6 +41,9 @@ struct TrainOptions {
   int64_t stop_after_steps = -1;     // stop (saving last.h5) after this many steps in this process (tests)
   std::string export_batches;        // write the initial model and training batches here and exit (bench/)
   int64_t export_steps = 0;          // batches to export; < 0: every epoch's, with the val and test sets
+  // Not on the command line (library callers and tests):
+  bool distributed = true;           // under mpirun, train together with the other ranks; false: alone
+  std::vector<std::shared_ptr<ag::train::Callback>> callbacks;  // added to the run's Trainer
 };
 
 struct TrainResult {

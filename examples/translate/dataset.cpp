@@ -55,14 +55,23 @@ Pairs encode_corpus(const ag::data::ParallelCorpus& corpus, const ag::data::Voca
 }
 
 Batch make_batch(const Pairs& pairs, const std::vector<int64_t>& rows) {
-  ag::check(!rows.empty(), "an empty batch");
-  const int64_t B = static_cast<int64_t>(rows.size());
-  int64_t S = 1, T = 1;
-  for (int64_t r : rows) {
+  return make_batch(pairs, rows, {0, static_cast<int64_t>(rows.size())});
+}
+
+Batch make_batch(const Pairs& pairs, const std::vector<int64_t>& all_rows, ag::dist::Shard shard) {
+  ag::check(!all_rows.empty(), "an empty batch");
+  ag::check(shard.offset >= 0 && shard.rows > 0 && shard.offset + shard.rows <= static_cast<int64_t>(all_rows.size()),
+            "rows [{}, {}) of a batch of {}", shard.offset, shard.offset + shard.rows, all_rows.size());
+  int64_t S = 1, T = 1;  // the whole batch's lengths
+  for (int64_t r : all_rows) {
     S = std::max<int64_t>(S, static_cast<int64_t>(pairs.src[r].size()));
     T = std::max<int64_t>(T, static_cast<int64_t>(pairs.trg[r].size()) + 1);
   }
+  const std::vector<int64_t> rows(all_rows.begin() + shard.offset, all_rows.begin() + shard.offset + shard.rows);
+  const int64_t B = shard.rows;
   Batch b;
+  b.offset = shard.offset;
+  b.total = static_cast<int64_t>(all_rows.size());
   b.src = ag::IntTensor::full({B, S}, kPad);
   b.src_lengths = ag::IntTensor({B});
   b.trg_in = ag::IntTensor::full({B, T}, kPad);

@@ -9,6 +9,7 @@
 #include "attograd/core/tensor.h"
 #include "attograd/data/parallel_corpus.h"
 #include "attograd/data/vocab.h"
+#include "attograd/dist/dist.h"
 #include "examples/translate/model.h"
 
 namespace translate {
@@ -40,9 +41,13 @@ Pairs encode_corpus(const ag::data::ParallelCorpus& corpus, const ag::data::Voca
 struct Batch {
   ag::IntTensor src, src_lengths, trg_in, trg_out;
   int64_t tokens = 0;  // non-pad source ids + non-pad target ids (trg_out)
+  int64_t offset = 0, total = 0;  // rows [offset, offset + size()) of a batch of `total` rows
   int64_t size() const { return src.size(0); }
 };
 Batch make_batch(const Pairs& pairs, const std::vector<int64_t>& rows);
+/// Rows [shard.offset, shard.offset + shard.rows) of make_batch(pairs, rows), padded to the whole
+/// batch's lengths: a rank's part of a global batch (ag::dist), with the shapes one process has.
+Batch make_batch(const Pairs& pairs, const std::vector<int64_t>& rows, ag::dist::Shard shard);
 
 /// bucket_batches over the pairs (source length, target length + 1) for one epoch.
 std::vector<std::vector<int64_t>> epoch_batches(const Pairs& pairs, int64_t max_tokens, uint64_t seed, int64_t epoch);

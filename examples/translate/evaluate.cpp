@@ -1,5 +1,7 @@
 #include "examples/translate/evaluate.h"
 
+#include "attograd/dist/dist.h"
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -73,19 +75,26 @@ void average_models(const std::vector<std::string>& checkpoints, const std::stri
   ag::train::save_checkpoint(out, c);
 }
 
-LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens) {
+LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens, bool across_ranks) {
   const bool was_training = model.is_training();
   model.eval();
   ag::NoGradGuard no_grad;
   LossResult r;
   double sum = 0;
-  for (const auto& rows : epoch_batches(pairs, max_tokens, 0, 0)) {
-    const Batch b = make_batch(pairs, rows);
+  const int rank = across_ranks ? ag::dist::rank() : 0, world = across_ranks ? ag::dist::world_size() : 1;
+  const std::vector<std::vector<int64_t>> batches = epoch_batches(pairs, max_tokens, 0, 0);
+  for (size_t k = static_cast<size_t>(rank); k < batches.size(); k += static_cast<size_t>(world)) {
+    const Batch b = make_batch(pairs, batches[k]);
     const ag::Tensor logits = model.forward(b.src, b.src_lengths, b.trg_in);
     sum += ag::cross_entropy(logits, b.trg_out, kPad, 0.0f, ag::Reduction::Sum).item();
     for (int64_t i = 0; i < b.trg_out.numel(); ++i) r.tokens += b.trg_out.data()[i] != kPad;
   }
   model.train(was_training);
+  if (world > 1) {
+    double sums[2] = {sum, static_cast<double>(r.tokens)};
+    ag::dist::allreduce_sum(sums, 2);
+    sum = sums[0], r.tokens = static_cast<int64_t>(sums[1]);
+  }
   r.loss = r.tokens ? sum / static_cast<double>(r.tokens) : 0;
   r.perplexity = std::exp(r.loss);
   return r;
@@ -131,11 +140,31 @@ std::vector<std::vector<std::string>> translate_sentences(Seq2Seq& model, const 
 }
 
 Evaluation evaluate_bleu(Seq2Seq& model, const ag::data::Vocab& src_vocab, const ag::data::Vocab& trg_vocab,
-                         const ag::data::ParallelCorpus& corpus, int64_t beam, int64_t batch, bool show_progress) {
+                         const ag::data::ParallelCorpus& corpus, int64_t beam, int64_t batch, bool show_progress,
+                         bool across_ranks) {
   const auto start = std::chrono::steady_clock::now();
   Evaluation e;
-  e.hypotheses = translate_sentences(model, src_vocab, trg_vocab, corpus.source, beam, batch, show_progress);
-  e.bleu = ag::train::corpus_bleu(e.hypotheses, corpus.target);
+  if (!across_ranks || ag::dist::world_size() == 1) {
+    e.hypotheses = translate_sentences(model, src_vocab, trg_vocab, corpus.source, beam, batch, show_progress);
+    e.bleu = ag::train::corpus_bleu(e.hypotheses, corpus.target);
+  } else {
+    const ag::dist::Shard s = ag::dist::shard(corpus.size());
+    const auto first = static_cast<std::ptrdiff_t>(s.offset), last = static_cast<std::ptrdiff_t>(s.offset + s.rows);
+    const std::vector<std::vector<std::string>> sources(corpus.source.begin() + first, corpus.source.begin() + last);
+    e.hypotheses = translate_sentences(model, src_vocab, trg_vocab, sources, beam, batch, show_progress);
+    ag::train::BleuCounts counts;
+    for (int64_t i = 0; i < s.rows; ++i)
+      counts += ag::train::sentence_counts(e.hypotheses[static_cast<size_t>(i)], corpus.target[static_cast<size_t>(first + i)]);
+    // Every count is an integer far below 2^53: exact as a double sum.
+    double sums[10] = {static_cast<double>(counts.hypothesis_length), static_cast<double>(counts.reference_length)};
+    for (int n = 0; n < 4; ++n)
+      sums[2 + n] = static_cast<double>(counts.matches[n]), sums[6 + n] = static_cast<double>(counts.totals[n]);
+    ag::dist::allreduce_sum(sums, 10);
+    counts.hypothesis_length = static_cast<int64_t>(sums[0]), counts.reference_length = static_cast<int64_t>(sums[1]);
+    for (int n = 0; n < 4; ++n)
+      counts.matches[n] = static_cast<int64_t>(sums[2 + n]), counts.totals[n] = static_cast<int64_t>(sums[6 + n]);
+    e.bleu = ag::train::bleu_from_counts(counts);
+  }
   e.sentences = corpus.size();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return e;

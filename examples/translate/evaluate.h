@@ -34,7 +34,9 @@ struct LossResult {
   double loss = 0, perplexity = 0;
   int64_t tokens = 0;
 };
-LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens);
+/// With `across_ranks` (a distributed run, ag::dist), rank r takes batches r, r + N, ... and the
+/// sums are reduced: every rank gets the loss of all pairs.
+LossResult evaluate_loss(Seq2Seq& model, const Pairs& pairs, int64_t max_tokens, bool across_ranks = false);
 
 /// Translates tokenised sentences in batches of up to `batch` (similar lengths together): greedy
 /// when beam <= 1, else beam search (alpha 0.6). Returns target words in the input order; the
@@ -51,10 +53,13 @@ struct Evaluation {
   int64_t sentences = 0;
   double seconds = 0;
 };
-/// BLEU of the model's translations of corpus.source against corpus.target.
+/// BLEU of the model's translations of corpus.source against corpus.target. With `across_ranks`
+/// (a distributed run), each rank translates its shard of the sentences (ag::dist::shard) and the
+/// BLEU counts are summed over the ranks before BLEU is taken (corpus BLEU of the whole, not a mean
+/// of BLEUs); `hypotheses` then holds this rank's part only.
 Evaluation evaluate_bleu(Seq2Seq& model, const ag::data::Vocab& src_vocab, const ag::data::Vocab& trg_vocab,
                          const ag::data::ParallelCorpus& corpus, int64_t beam = 1, int64_t batch = 64,
-                         bool show_progress = false);
+                         bool show_progress = false, bool across_ranks = false);
 
 /// Writes one hypothesis per line (words joined by spaces); raises when the file cannot be written.
 void write_hypotheses(const std::string& path, const std::vector<std::vector<std::string>>& hypotheses);

@@ -24,6 +24,7 @@
 #include "examples/translate/predict.h"
 #include "examples/translate/train.h"
 #include "attograd/nn/sealed_file.h"
+#include "attograd/dist/dist.h"
 #include "attograd/train/bleu_bootstrap.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/command_line.h"
@@ -102,7 +103,7 @@ int run_compare(const std::string& a_file, const std::string& b_file, const std:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::signal(SIGXFSZ, SIG_IGN);  // past a file size limit, writes fail (and are reported) instead of killing us
   CLI::App app{"Train, evaluate and run Transformer and LSTM-attention translation models (Multi30k de-en)"};
@@ -248,16 +249,25 @@ int main(int argc, char** argv) {
     // The default --out never lands on an earlier run: runs/translate, then runs/translate-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
+    ag::dist::barrier();  // under mpirun every rank picks the folder before rank 0 takes it
     translate::train(o);  // ends with its summary line
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {
-    fmt::print(stderr, "translate: {}\nRun with --help for more information.\n", e.what());
+    fmt::print(stderr, "translate{}: {}\nRun with --help for more information.\n", ag::dist::rank_label(), e.what());
     return ag::train::kUsageError;
   } catch (const ag::Error& e) {
-    fmt::print(stderr, "translate: {}\n", e.what());
+    fmt::print(stderr, "translate{}: {}\n", ag::dist::rank_label(), e.what());
     return 1;
   } catch (const std::exception& e) {  // a case no check names yet: still a message, not an abort
-    fmt::print(stderr, "translate: unexpected error (please report it): {}\n", e.what());
+    fmt::print(stderr, "translate{}: unexpected error (please report it): {}\n", ag::dist::rank_label(), e.what());
     return 1;
   }
+}
+
+// Under mpirun every process runs the same command (ag::dist: the ranks train together, rank 0
+// prints); alone it is the ordinary program.
+int main(int argc, char** argv) {
+  ag::dist::Session world(argc, argv);
+  ag::dist::quiet_other_ranks();
+  return world.exit_code(run(argc, argv));
 }

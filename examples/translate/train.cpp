@@ -11,6 +11,7 @@
 #include "attograd/nn/hdf5.h"
 #include "attograd/optim/adam.h"
 #include "attograd/optim/schedule.h"
+#include "attograd/dist/dist.h"
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/run_checkpoint.h"
 #include "attograd/train/option_table.h"
@@ -120,18 +121,24 @@ void export_batches(const TrainOptions& o, const Pairs& pairs, const ag::train::
 }
 
 // The training pairs of one epoch after another, in the length-bucketed batches epoch_batches plans.
+// Distributed, each rank takes its rows of every batch (ag::dist::shard of the batch's sentences).
 class PairBatches : public ag::train::PlannedBatches<Batch> {
  public:
-  PairBatches(const Pairs& pairs, const TrainOptions& o) : PlannedBatches(o.seed), pairs_(pairs), max_tokens_(o.max_tokens) {}
+  PairBatches(const Pairs& pairs, const TrainOptions& o, bool distributed)
+      : PlannedBatches(o.seed), pairs_(pairs), max_tokens_(o.max_tokens), distributed_(distributed) {}
 
  private:
   int64_t plan(int64_t epoch) override {
     batches_ = epoch_batches(pairs_, max_tokens_, state().shuffle_seed, epoch);
     return static_cast<int64_t>(batches_.size());
   }
-  Batch make(int64_t b) override { return make_batch(pairs_, batches_[b]); }
+  Batch make(int64_t b) override {
+    const int64_t rows = static_cast<int64_t>(batches_[b].size());
+    return make_batch(pairs_, batches_[b], distributed_ ? ag::dist::shard(rows) : ag::dist::Shard{0, rows});
+  }
   const Pairs& pairs_;
   int64_t max_tokens_;
+  bool distributed_;
   std::vector<std::vector<int64_t>> batches_;
 };
 
@@ -256,14 +263,16 @@ std::string run_config(const TrainOptions& o, const TranslationConfig& config, c
 TrainResult train(const TrainOptions& given) {
   // One run per folder: the lock is taken before anything in the folder is read or written (for
   // a new run, once its options are known to be good, so a refused command line leaves no folder).
+  // In a distributed run rank 0 holds it and alone writes there (ag::train::Trainer).
+  const bool writer = !given.distributed || ag::dist::is_main();
   std::optional<ag::train::RunLock> lock;
-  if (!given.resume_dir.empty()) lock.emplace(given.resume_dir);
+  if (!given.resume_dir.empty() && writer) lock.emplace(given.resume_dir);
   Run run = open_run(given);
   TrainOptions& o = run.o;  // references, not a structured binding: the lambdas below capture them
   TranslationConfig& config = run.config;
   ag::train::configure_run(o.threads, o.detect_anomaly, o.seed);
   apply_recipe(o, config, run.last.has_value());
-  if (!run.last && o.export_batches.empty()) {
+  if (!run.last && o.export_batches.empty() && writer) {
     lock.emplace(o.out_dir);
     ag::train::CheckpointManager::start_new_run(o.out_dir, o.overwrite);
   }
@@ -278,7 +287,9 @@ TrainResult train(const TrainOptions& given) {
                               .keep_epochs = o.keep_epochs, .clip = o.clip, .monitor = "val_bleu",
                               .mode = ag::train::Mode::Max,
                               .columns = {"val_loss", "val_perplexity", "val_bleu", "lr"},
-                              .best_text = [](double v) { return fmt::format("val BLEU {:.2f}", v); }});
+                              .best_text = [](double v) { return fmt::format("val BLEU {:.2f}", v); },
+                              .distributed = o.distributed});
+  for (const auto& callback : o.callbacks) trainer.add_callback(callback);
   trainer.run_config = [&](const ag::train::Progress& p) { return run_config(o, config, p, d); };
   trainer.vocab = {{"src", d.src_vocab.tokens()}, {"trg", d.trg_vocab.tokens()}};
   if (run.last) trainer.resume(*run.last, run.progress);
@@ -287,9 +298,12 @@ TrainResult train(const TrainOptions& given) {
     return export_batches(o, d.train_pairs, run.last ? *run.last->data : ag::train::DataPosition{0, 0, o.seed},
                           trainer.checkpoint(std::nullopt), *optimizer, *scheduler, schedule_steps),
            TrainResult{};
-  PairBatches batches(d.train_pairs, o);
+  const bool together = trainer.distributed();
+  PairBatches batches(d.train_pairs, o, together);
   double last_val_loss = 0, last_val_bleu = 0;
   auto step = [&](const Batch& batch) {
+    // Dropout draws the whole batch's masks and keeps this rank's rows (one process's masks).
+    ag::BatchShardGuard rows(batch.offset, batch.size(), batch.total);
     const ag::Tensor logits = model->forward(batch.src, batch.src_lengths, batch.trg_in);
     int64_t target_tokens = 0;
     for (int64_t i = 0; i < batch.trg_out.numel(); ++i) target_tokens += batch.trg_out.data()[i] != kPad;
@@ -297,9 +311,11 @@ TrainResult train(const TrainOptions& given) {
                                  static_cast<double>(target_tokens), static_cast<double>(batch.tokens)};
   };
   auto validate = [&] {
-    const LossResult val = evaluate_loss(*model, d.val_pairs, o.max_tokens);
+    const LossResult val = evaluate_loss(*model, d.val_pairs, o.max_tokens, together);
     last_val_loss = val.loss;
-    last_val_bleu = o.validate_bleu ? evaluate_bleu(*model, d.src_vocab, d.trg_vocab, d.val_corpus).bleu.score : 0;
+    last_val_bleu = o.validate_bleu
+                        ? evaluate_bleu(*model, d.src_vocab, d.trg_vocab, d.val_corpus, 1, 64, false, together).bleu.score
+                        : 0;
     return ag::train::Validation{
         {{"val_loss", val.loss}, {"val_perplexity", val.perplexity}, {"val_bleu", last_val_bleu}, {"lr", scheduler->lr()}},
         fmt::format(", val loss {:.4f} ppl {:.2f} BLEU {:.2f}", val.loss, val.perplexity, last_val_bleu)};

@@ -2,8 +2,12 @@
 // `translate train`: the training run, its checkpoints and its resume.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "attograd/train/callback.h"
 
 #include "examples/translate/model.h"
 
@@ -39,6 +43,9 @@ struct TrainOptions {
   bool detect_anomaly = false;             // --detect-anomaly: name the first op whose output or gradient is not finite
   std::string export_batches;              // write the initial model and the training batches here, then exit
   int64_t export_steps = -1;               // batches to export; -1: all of the `epochs` epochs (bench/)
+  // Not on the command line (library callers and tests):
+  bool distributed = true;  // under mpirun, train together with the other ranks; false: alone
+  std::vector<std::shared_ptr<ag::train::Callback>> callbacks;  // added to the run's Trainer
 };
 
 struct TrainResult {

@@ -22,6 +22,7 @@
 #include "examples/imdb/train.h"
 #include "attograd/nn/linear.h"
 #include "attograd/train/run_checkpoint.h"
+#include "tests/examples/tiny_data.h"
 #include "tests/fixture.h"
 #include "tests/test_util.h"
 
@@ -31,27 +32,9 @@ using ag::testing::error_of;
 using ag::testing::expect_bitwise_equal;
 using ag::testing::expect_mentions;
 using ag::testing::TempDir;
+using ag::testing::make_tiny_dataset;
 
 namespace fs = std::filesystem;
-
-// A tiny aclImdb tree: positive reviews use "good great fine", negative "bad awful poor", with
-// shared filler words, so a model can learn them in a few steps.
-fs::path make_tiny_dataset(const fs::path& root, int per_class) {
-  const char* positive[] = {"good", "great", "fine", "lovely"};
-  const char* negative[] = {"bad", "awful", "poor", "dull"};
-  const char* filler[] = {"the", "movie", "plot", "actor", "scene", "film"};
-  for (const std::string split : {"train", "test"})
-    for (int label = 0; label < 2; ++label)
-      for (int i = 0; i < per_class; ++i) {
-        std::string text;
-        for (int w = 0; w < 6 + (i * 7) % 9; ++w)
-          text += std::string(w % 3 == 1 ? (label ? positive : negative)[(i + w) % 4] : filler[(i * 5 + w) % 6]) + " ";
-        const fs::path file = root / "aclImdb" / split / (label ? "pos" : "neg") / (std::to_string(i) + "_" + (label ? "9" : "2") + ".txt");
-        fs::create_directories(file.parent_path());
-        std::ofstream(file) << text;
-      }
-  return root;
-}
 
 imdb::TrainOptions tiny_options(const fs::path& data, const fs::path& out) {
   imdb::TrainOptions o;

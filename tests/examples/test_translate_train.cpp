@@ -25,6 +25,7 @@
 #include "attograd/nn/hdf5.h"
 #include "attograd/nn/linear.h"
 #include "attograd/train/run_checkpoint.h"
+#include "tests/examples/tiny_data.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -33,46 +34,11 @@ using ag::testing::error_of;
 using ag::testing::expect_bitwise_equal;
 using ag::testing::expect_mentions;
 using ag::testing::TempDir;
+using ag::testing::make_reverse_corpus;
+using ag::testing::reverse_pairs;
+using ag::testing::write_lines;
 
 namespace fs = std::filesystem;
-
-const std::vector<std::string> kWords = {"ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay"};
-
-// n pairs of 3-6 words; the target is the source reversed.
-std::pair<std::vector<std::string>, std::vector<std::string>> reverse_pairs(int n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::vector<std::string> src, trg;
-  for (int i = 0; i < n; ++i) {
-    const int len = 3 + static_cast<int>(gen() % 4);
-    std::vector<std::string> words;
-    for (int k = 0; k < len; ++k) words.push_back(kWords[gen() % kWords.size()]);
-    std::string s, t;
-    for (int k = 0; k < len; ++k) {
-      s += (k ? " " : "") + words[k];
-      t += (k ? " " : "") + words[len - 1 - k];
-    }
-    src.push_back(s), trg.push_back(t);
-  }
-  return {src, trg};
-}
-
-void write_lines(const fs::path& file, const std::vector<std::string>& lines) {
-  std::ofstream out(file);
-  for (const auto& l : lines) out << l << '\n';
-}
-
-// train/val/test files in Multi30k's naming (plain text) under dir.
-fs::path make_reverse_corpus(const fs::path& dir, int train_pairs) {
-  fs::create_directories(dir);
-  const std::pair<std::string, int> splits[] = {{"train", train_pairs}, {"val", 40}, {"test_2016_flickr", 40}};
-  uint32_t seed = 7;
-  for (const auto& [split, n] : splits) {
-    const auto [src, trg] = reverse_pairs(n, seed++);
-    write_lines(dir / (split + ".lc.norm.tok.de"), src);
-    write_lines(dir / (split + ".lc.norm.tok.en"), trg);
-  }
-  return dir;
-}
 
 translate::TrainOptions tiny_transformer(const fs::path& data, const fs::path& out) {
   translate::TrainOptions o;
