@@ -18,7 +18,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--params", type=int, required=True, help="parameters (float32 gradient entries)")
     p.add_argument("--step-ms", type=float, required=True, help="compute time of one global-batch step on one machine")
-    p.add_argument("--batch", type=int, required=True, help="the global batch of that step (samples)")
+    p.add_argument("--batch", type=int, required=True, help="the global batch of that step (samples, or tokens)")
     p.add_argument("--latency-us", type=float, default=30.0, help="per-message latency (TCP over Ethernet: ~20-50 us)")
     p.add_argument("--efficiency", type=float, default=0.8, help="target compute / (compute + allreduce)")
     args = p.parse_args()
@@ -26,17 +26,18 @@ def main():
     per_sample = args.step_ms / 1e3 / args.batch
     print(f"gradient {size / 1e6:.2f} MB; compute {args.step_ms:.0f} ms per step of {args.batch} on one machine; "
           f"latency {args.latency_us:.0f} us per message")
-    print("| machines | link | allreduce (ms) | compute (ms) at batch %d | efficiency | global batch for %d%% |"
-          % (args.batch, round(100 * args.efficiency)))
-    print("|---|---|---|---|---|---|")
-    for gbit in (1, 10, 25):
-        bandwidth = gbit * 1e9 / 8
-        for n in (2, 4, 8, 16, 32, 64):
-            t = 2 * (n - 1) / n * size / bandwidth + 2 * (n - 1) * args.latency_us * 1e-6
-            c = args.step_ms / 1e3 / n
-            need = args.efficiency / (1 - args.efficiency) * t / per_sample * n
-            print(f"| {n} | {gbit} Gbit/s | {1e3 * t:.1f} | {1e3 * c:.1f} | {100 * c / (c + t):.0f}% | {need:,.0f} |")
-
+    links = (1, 10, 25)
+    print("| machines | compute per step (ms) | " + " | ".join(f"{g} Gbit/s: allreduce (ms), efficiency" for g in links)
+          + " | " + " | ".join(f"batch for {round(100 * args.efficiency)}% at {g} Gbit/s" for g in links) + " |")
+    print("|---" * (2 + 2 * len(links)) + "|")
+    for n in (2, 4, 8, 16, 32, 64):
+        c = args.step_ms / 1e3 / n
+        cells, needs = [], []
+        for gbit in links:
+            t = 2 * (n - 1) / n * size / (gbit * 1e9 / 8) + 2 * (n - 1) * args.latency_us * 1e-6
+            cells.append(f"{1e3 * t:.1f}, {100 * c / (c + t):.0f}%")
+            needs.append(f"{args.efficiency / (1 - args.efficiency) * t / per_sample * n:,.0f}")
+        print(f"| {n} | {1e3 * c:.1f} | " + " | ".join(cells) + " | " + " | ".join(needs) + " |")
 
 if __name__ == "__main__":
     main()
