@@ -14,7 +14,20 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 }  // namespace
 
-GradientReducer::GradientReducer(const NamedTensors& params, int64_t bucket_bytes) {
+void average_gradients(const NamedTensors& params) {
+  const int n = world_size();
+  if (n == 1) return;
+  NoGradGuard no_grad;
+  for (const auto& [name, p] : params) {
+    TensorImpl& impl = *p.impl();
+    if (!impl.grad.defined()) impl.grad = zeros(p.shape());
+    float* g = impl.grad.mutable_data();
+    allreduce_sum(g, impl.grad.numel());
+    for (int64_t i = 0; i < impl.grad.numel(); ++i) g[i] /= static_cast<float>(n);
+  }
+}
+
+GradientReducer::GradientReducer(const NamedTensors& params, int64_t bucket_bytes, bool overlap) : overlap_(overlap) {
   check(bucket_bytes > 0, "GradientReducer: bucket size {} bytes is not positive", bucket_bytes);
   std::unordered_set<TensorImpl*> seen;
   for (auto it = params.rbegin(); it != params.rend(); ++it) {  // backward finishes the last layers first
@@ -95,7 +108,7 @@ void GradientReducer::mark_ready(int p) {
   } else {
     std::fill_n(out, n, 0.0f);
   }
-  if (--b.pending == 0) start_ready_buckets();
+  if (--b.pending == 0 && overlap_) start_ready_buckets();
 }
 
 void GradientReducer::start_ready_buckets() {
@@ -107,6 +120,7 @@ void GradientReducer::start_ready_buckets() {
 
 void GradientReducer::finish() {
   for (int p = 0; p < static_cast<int>(params_.size()); ++p) mark_ready(p);  // a backward that never began
+  start_ready_buckets();  // all of them without the overlap
   NoGradGuard no_grad;
   for (Bucket& b : buckets_) {
     b.request.wait();

@@ -26,13 +26,21 @@
 
 namespace ag::dist {
 
+/// The simplest data-parallel step, after backward (pytorch/examples' dist-mnist): each gradient
+/// summed over the ranks in one blocking allreduce and divided by the world size, a parameter
+/// without a gradient counting as zeros. Right when every rank's loss is a mean over the same
+/// number of examples; GradientReducer does it weighted and overlapped with backward.
+void average_gradients(const NamedTensors& params);
+
 class GradientReducer : private BackwardObserver {
  public:
   static constexpr int64_t kDefaultBucketBytes = 4 << 20;
 
   /// `params`: the model's parameters, the same names and shapes on every rank (each tensor once;
-  /// a repeated one is reduced once).
-  explicit GradientReducer(const NamedTensors& params, int64_t bucket_bytes = kDefaultBucketBytes);
+  /// a repeated one is reduced once). `overlap` false starts every bucket only after backward: the
+  /// same sums, without the overlap (bench/reducer_overlap measures what the overlap hides).
+  explicit GradientReducer(const NamedTensors& params, int64_t bucket_bytes = kDefaultBucketBytes,
+                           bool overlap = true);
 
   /// loss.backward() with the gradients summed over the ranks as above, each rank's weighted by
   /// `scale`. In a world of one it is loss.backward() with the gradients scaled (when scale != 1).
@@ -91,6 +99,7 @@ class GradientReducer : private BackwardObserver {
   float scale_ = 1;
   size_t next_to_start_ = 0, next_to_test_ = 0;
   bool sync_ = true;
+  bool overlap_ = true;
   Stats stats_;
 };
 

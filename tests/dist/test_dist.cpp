@@ -130,6 +130,31 @@ TEST(GradientReducer, GivesTheShareWeightedSumOfEveryRanksGradientWithUnusedPara
   EXPECT_EQ(reducer.stats().steps, n > 1 ? 1 : 0);
 }
 
+TEST(GradientReducer, AverageGradientsIsTheMeanOfEveryRanksGradient) {
+  const int r = ag::dist::rank(), n = ag::dist::world_size();
+  Toy toy;
+  std::vector<std::vector<float>> mean(4);
+  for (int q = 0; q < n; ++q) {  // every rank's gradient, computed here
+    toy.zero_grad();
+    toy.loss(q, 4).backward();
+    const ag::NamedTensors p = toy.params();
+    for (size_t k = 0; k < p.size(); ++k) {
+      mean[k].resize(static_cast<size_t>(p[k].second.numel()), 0.0f);
+      if (const ag::Tensor g = p[k].second.grad(); g.defined())
+        for (size_t i = 0; i < mean[k].size(); ++i) mean[k][i] += g.data()[i] / static_cast<float>(n);
+    }
+  }
+  toy.zero_grad();
+  toy.loss(r, 4).backward();
+  ag::dist::average_gradients(toy.params());
+  const ag::NamedTensors p = toy.params();
+  for (size_t k = 0; k < p.size(); ++k) {
+    if (n == 1 && !p[k].second.grad().defined()) continue;  // alone, only_rank1 gets none
+    for (size_t i = 0; i < mean[k].size(); ++i)
+      EXPECT_NEAR(p[k].second.grad().data()[i], mean[k][i], 8 * 1.2e-7f * (std::fabs(mean[k][i]) + 1e-6f)) << p[k].first;
+  }
+}
+
 TEST(GradientReducer, NoSyncAccumulatesLocallyAndTheNextBackwardReducesAll) {
   const int r = ag::dist::rank(), n = ag::dist::world_size();
   Toy toy;
