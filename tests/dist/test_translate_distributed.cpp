@@ -28,24 +28,11 @@ TEST(TranslateDistributed, TwoRanksTrainTheTransformerAsOneProcessDoes) {
   if (ag::dist::is_main()) ag::testing::make_reverse_corpus(dir.path / "data", 200);
   ag::dist::barrier();
   auto options = [&](const std::string& out) {
-    translate::TrainOptions o;
-    o.data_dir = (dir.path / "data").string();
-    o.out_dir = (dir.path / out).string();
-    o.model.arch = "transformer";
-    o.model.d_model = 32;
-    o.model.encoder_layers = 2;
-    o.model.decoder_layers = 2;
-    o.model.heads = 4;
-    o.model.feed_forward = 64;
-    o.model.max_len = 16;
+    translate::TrainOptions o = ag::testing::tiny_transformer(dir.path / "data", dir.path / out);
     o.model.dropout = 0.1f;  // also on the attention weights (the fused kernel's own masks)
-    o.lr = 3e-3;
-    o.schedule = "inverse-sqrt";
     o.warmup = 10;
-    o.max_tokens = 240;  // batches of about 24 pairs, whatever their count, split between the ranks
-    o.epochs = 100;
+    o.epochs = 100;  // batches of about 24 pairs (max_tokens 240), whatever their count, split between the ranks
     o.max_steps = 20;
-    o.threads = 1;
     return o;
   };
   translate::TrainOptions alone = options("alone-" + std::to_string(ag::dist::rank()));

@@ -36,29 +36,11 @@ using ag::testing::expect_mentions;
 using ag::testing::TempDir;
 using ag::testing::make_reverse_corpus;
 using ag::testing::reverse_pairs;
+using ag::testing::tiny_transformer;
 using ag::testing::write_lines;
 
 namespace fs = std::filesystem;
 
-translate::TrainOptions tiny_transformer(const fs::path& data, const fs::path& out) {
-  translate::TrainOptions o;
-  o.data_dir = data.string();
-  o.out_dir = out.string();
-  o.model.arch = "transformer";
-  o.model.d_model = 32;
-  o.model.encoder_layers = 2;
-  o.model.decoder_layers = 2;
-  o.model.heads = 4;
-  o.model.feed_forward = 64;
-  o.model.max_len = 16;
-  o.model.dropout = 0.0f;
-  o.lr = 3e-3;
-  o.schedule = "inverse-sqrt";  // the tiny runs' own recipe: some are only a dozen steps long
-  o.warmup = 50;
-  o.max_tokens = 240;
-  o.threads = 1;
-  return o;
-}
 
 // One trained reverse model shared by the tests that need a good one.
 struct ReverseRun {

@@ -1,5 +1,6 @@
 #pragma once
-// Tiny datasets the examples' tests write themselves: an aclImdb tree and a Multi30k-named corpus.
+// Tiny datasets the examples' tests write themselves (an aclImdb tree, a Multi30k-named corpus) and
+// the tiny transformer they train on the corpus.
 
 #include <filesystem>
 #include <fstream>
@@ -7,6 +8,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "examples/translate/train.h"
 
 namespace ag::testing {
 
@@ -65,6 +68,29 @@ inline std::filesystem::path make_reverse_corpus(const std::filesystem::path& di
     write_lines(dir / (split + ".lc.norm.tok.en"), trg);
   }
   return dir;
+}
+
+
+// A 2+2-layer transformer of width 32 on such a corpus, one thread, no dropout: the translation
+// tests' own recipe.
+inline translate::TrainOptions tiny_transformer(const std::filesystem::path& data, const std::filesystem::path& out) {
+  translate::TrainOptions o;
+  o.data_dir = data.string();
+  o.out_dir = out.string();
+  o.model.arch = "transformer";
+  o.model.d_model = 32;
+  o.model.encoder_layers = 2;
+  o.model.decoder_layers = 2;
+  o.model.heads = 4;
+  o.model.feed_forward = 64;
+  o.model.max_len = 16;
+  o.model.dropout = 0.0f;
+  o.lr = 3e-3;
+  o.schedule = "inverse-sqrt";  // the tiny runs' own recipe: some are only a dozen steps long
+  o.warmup = 50;
+  o.max_tokens = 240;
+  o.threads = 1;
+  return o;
 }
 
 }  // namespace ag::testing
