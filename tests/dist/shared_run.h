@@ -44,6 +44,13 @@ struct LossLog : ag::train::Callback {
   void on_step_end(ag::train::Trainer&, const ag::train::StepInfo& s) override { losses.push_back(s.loss); }
 };
 
+// Every step's loss of a distributed run within 1e-5 relative of the one-process run's.
+inline void expect_same_losses(const LossLog& distributed, const LossLog& reference) {
+  ASSERT_EQ(distributed.losses.size(), reference.losses.size());
+  for (size_t s = 0; s < distributed.losses.size(); ++s)
+    EXPECT_NEAR(distributed.losses[s], reference.losses[s], 1e-5 * std::fabs(reference.losses[s])) << "step " << s + 1;
+}
+
 // |a - b| within 1e-5 of |a| plus 1e-6: the float32 rounding of sums taken in another order (each
 // rank sums its rows, then the ranks' sums add up), grown over 20 steps of Adam.
 // `skip(name, i)` names elements left out, each for a reason its caller states.

@@ -26,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using ag::testing::expect_bitwise_equal;
 using ag::testing::expect_close;
+using ag::testing::expect_same_losses;
 using ag::testing::LossLog;
 using ag::testing::model_of;
 using ag::testing::SharedDir;
@@ -72,9 +73,7 @@ TEST_F(ImdbDistributed, TwoRanksFollowOneProcessStepByStepAndRankZeroAloneWrites
   together.callbacks = {log};
   const imdb::TrainResult r = imdb::train(together);
   EXPECT_EQ(r.steps, 20);
-  ASSERT_EQ(log->losses.size(), reference->losses.size());
-  for (size_t s = 0; s < log->losses.size(); ++s)
-    EXPECT_NEAR(log->losses[s], reference->losses[s], 1e-5 * std::fabs(reference->losses[s])) << "step " << s + 1;
+  expect_same_losses(*log, *reference);
   ag::dist::barrier();  // rank 0's files are complete
   expect_close(model_of(path("alone-0") / "last.h5"), model_of(path("together") / "last.h5"));
   // The validation split over the ranks gives the one-process accuracy (its counts are exact).

@@ -18,6 +18,7 @@
 namespace {
 
 using ag::testing::expect_close;
+using ag::testing::expect_same_losses;
 using ag::testing::LossLog;
 using ag::testing::model_of;
 using ag::testing::SharedDir;
@@ -46,9 +47,7 @@ TEST(TranslateDistributed, TwoRanksTrainTheTransformerAsOneProcessDoes) {
   together.callbacks = {log};
   const translate::TrainResult two = translate::train(together);
   EXPECT_EQ(two.steps, 20);
-  ASSERT_EQ(log->losses.size(), reference->losses.size());
-  for (size_t s = 0; s < log->losses.size(); ++s)
-    EXPECT_NEAR(log->losses[s], reference->losses[s], 1e-5 * std::fabs(reference->losses[s])) << "step " << s + 1;
+  expect_same_losses(*log, *reference);
   // Validation at each epoch end and when max_steps ends the run, split over the ranks: the loss
   // is a sum over their tokens, BLEU comes from the summed n-gram counts of their sentences.
   EXPECT_NEAR(two.last_val_loss, one.last_val_loss, 1e-5 * one.last_val_loss);
@@ -57,8 +56,8 @@ TEST(TranslateDistributed, TwoRanksTrainTheTransformerAsOneProcessDoes) {
   // Left out: the attention key biases (elements [d, 2d) of each in_proj_bias). Their exact gradient
   // is 0 (q . b_k adds the same number to every score of a query, which softmax cancels), so what
   // they get is rounding noise, of another sign in each run, that Adam scales up to steps of lr.
-  const int64_t d = 32;
-  auto key_bias = [d](const std::string& name, int64_t i) {
+  auto key_bias = [](const std::string& name, int64_t i) {
+    const int64_t d = 32;  // tiny_transformer's d_model
     return name.ends_with("in_proj_bias") && i >= d && i < 2 * d;
   };
   expect_close(model_of(dir.path / "alone-0" / "last.h5"), model_of(dir.path / "together" / "last.h5"), key_bias);
