@@ -7,6 +7,7 @@
 #include "attograd/core/error.h"
 #include "attograd/core/ops/elementwise.h"
 #include "attograd/core/ops/reduce.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -133,6 +134,25 @@ Tensor to_input_shape(const Tensor& g, const Shape& shape, const Node& node, siz
   return sum_to(g, shape);
 }
 
+// The profiler's event for one node's backward: "<op> backward", with the shapes of the op's inputs.
+class BackwardEvent {
+ public:
+  explicit BackwardEvent(const Node& node) : open_(profile::active()) {
+    if (!open_) return;
+    std::vector<Shape> shapes;
+    for (const Edge& e : node.inputs()) shapes.push_back(e.shape);
+    profile::detail::open_with_shapes(node.name().c_str(), profile::detail::kBackward, shapes, true);
+  }
+  ~BackwardEvent() {
+    if (open_) profile::detail::close();
+  }
+  BackwardEvent(const BackwardEvent&) = delete;
+  BackwardEvent& operator=(const BackwardEvent&) = delete;
+
+ private:
+  bool open_;
+};
+
 void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
   if (!leaf.grad.defined()) {
     // Adopt the buffer when nobody else can see it; otherwise copy, so that the leaf's gradient
@@ -216,6 +236,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
 
     Grads grads(node->inputs().size());
     if (any_gradient) {  // a node whose uses all gave "no gradient" passes none on
+      const BackwardEvent event(*node);
       try {
         grads = node->backward_(g);
       } catch (const Error& e) {
@@ -231,6 +252,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
                                     node->name(), std::isnan(grads[i].data()[at]) ? "NaN" : "Inf", i,
                                     grads[i].shape(), at));
     }
+    const profile::OpScope accumulate("accumulate_grad", {});  // summing gradients that meet
     for (size_t i = 0; i < grads.size(); ++i) {
       const Edge& e = node->inputs()[i];
       Tensor gi = std::move(grads[i]);

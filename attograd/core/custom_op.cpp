@@ -1,11 +1,13 @@
 #include "attograd/core/custom_op.h"
 
 #include "attograd/core/error.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
 Tensor custom_op(std::string name, const std::vector<Tensor>& inputs, const CustomForward& forward,
                  CustomBackward backward) {
+  const profile::OpScope scope(name, {});
   std::vector<Tensor> detached;
   for (const Tensor& x : inputs) detached.push_back(x.defined() ? x.detach() : Tensor());
   Tensor output;

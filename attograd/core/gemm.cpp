@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <vector>
 
+#include "attograd/core/profiler.h"
 #include "attograd/core/threads.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -224,6 +225,7 @@ void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float* c
     return;
   }
   detail::init_threads_once();
+  const profile::GemmScope event(m, n, k);
 #ifdef AG_PACKED_GEMM
   if (m * n * k >= kPackedWork) {
     packed_gemm(m, n, k, a, b, c, ldc, accumulate);

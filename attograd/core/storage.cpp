@@ -4,6 +4,7 @@
 #include <new>
 
 #include "attograd/core/error.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -23,6 +24,7 @@ Storage::Storage(int64_t n) : size_(n) {
   data_ = static_cast<float*>(std::aligned_alloc(kAlignment, padded_bytes(n)));
   if (!data_) throw std::bad_alloc();
   live_bytes_ += n * static_cast<int64_t>(sizeof(float));
+  if (profile::active()) profile::detail::add_bytes(n * static_cast<int64_t>(sizeof(float)));
 }
 
 Storage::~Storage() {

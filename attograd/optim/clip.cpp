@@ -5,6 +5,7 @@
 
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
+#include "attograd/core/profiler.h"
 #include "attograd/core/threads.h"
 
 namespace ag::optim {
@@ -45,6 +46,7 @@ double norm_power_sum(const float* g, int64_t n, double p) {
 
 // total = (sum_i |g_i|^p)^(1/p) over every gradient element;  g *= max_norm / (total + 1e-6) if < 1
 double clip_grad_norm_(const NamedTensors& params, double max_norm, double norm_type) {
+  const profile::OpScope scope("clip_grad_norm_", {});
   check(norm_type > 0, "clip_grad_norm_: norm_type {} must be positive", norm_type);
   check(max_norm >= 0, "clip_grad_norm_: max_norm {} is negative", max_norm);
   double sum = 0;

@@ -4,6 +4,7 @@
 
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
+#include "attograd/core/profiler.h"
 
 namespace ag::optim {
 
@@ -22,6 +23,7 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
 }
 
 void Optimizer::step() {
+  const profile::OpScope scope(type_name() + ".step", {});
   NoGradGuard no_grad;
   for (const ParamGroup& group : groups_) {
     for (const auto& [name, param] : group.params) {

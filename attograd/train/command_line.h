@@ -101,6 +101,14 @@ inline void check_output_is_not_input(const std::string& option, const std::stri
   }
 }
 
+/// --profile FILE and --profile-shapes on a command (attograd/train/profile_run.h).
+inline void add_profile_options(CLI::App& command, std::string& path, bool& shapes) {
+  command.add_option("--profile", path,
+                     "profile the command: print the time of each op at the end and write a Chrome trace "
+                     "(chrome://tracing, ui.perfetto.dev) to this file");
+  command.add_flag("--profile-shapes", shapes, "with --profile: a row per op and input shapes")->needs("--profile");
+}
+
 /// For `train --resume`: raises UsageError naming the first option given on the command line that
 /// is not in `may_change`, since a resumed run keeps its own recipe.
 inline void check_resume_options(const CLI::App& train, const std::set<std::string>& may_change) {

@@ -22,6 +22,7 @@
 // The run folder's lock (RunLock) is the program's to hold, from before it reads the folder.
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -30,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attograd/core/profiler.h"
 #include "attograd/core/tensor.h"
 #include "attograd/dist/gradient_reducer.h"
 #include "attograd/nn/module.h"
@@ -170,8 +172,15 @@ class Trainer {
   FitResult fit_loop(DataOrder& source, const std::function<StepOutput()>& next_step,
                      const std::function<Validation()>& validate, const std::function<std::string()>& step_text);
   bool better(double value) const;
-  void phase_begin(std::string_view phase) { if (profiler_) profiler_->begin(phase); }
-  void phase_end(std::string_view phase) { if (profiler_) profiler_->end(phase); }
+  // Each phase is also a range of ag::profile's profiler, when one records.
+  void phase_begin(std::string_view phase) {
+    if (profiler_) profiler_->begin(phase);
+    phase_ranges_.emplace_back(std::string(phase));
+  }
+  void phase_end(std::string_view phase) {
+    phase_ranges_.pop_back();
+    if (profiler_) profiler_->end(phase);
+  }
 
   nn::Module& model_;
   optim::Optimizer& optimizer_;
@@ -181,6 +190,7 @@ class Trainer {
   std::vector<std::shared_ptr<Callback>> callbacks_;
   std::function<void(const nn::NamedTensors&)> gradient_hook_;
   Profiler* profiler_ = nullptr;
+  std::deque<profile::Range> phase_ranges_;  // the phases open now, innermost last
   std::unique_ptr<dist::GradientReducer> reducer_;
   std::optional<DataPosition> resume_at_;
   Progress progress_;

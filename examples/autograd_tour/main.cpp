@@ -1,6 +1,7 @@
 // The autograd tour: a 2-layer MLP learns to separate two interleaved half-moons, trained with
 // nothing but core/ (tensors, ops, backward) and a hand-written gradient-descent step.
 #include <cmath>
+#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -42,7 +43,8 @@ float accuracy(const Tensor& logits, const ag::IntTensor& labels) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::string dot_path = argc > 1 ? argv[1] : "autograd_tour.dot";  // where the graph of a step goes
   ag::set_num_threads(1);  // a model this small is fastest on one thread
   ag::Generator gen(0);
   const Dataset data = make_moons(256, 0.1f, gen);
@@ -67,6 +69,10 @@ int main() {
     Tensor h = ag::tanh(ag::linear(data.points, w1, b1));
     Tensor logits = ag::linear(h, w2, b2);
     Tensor loss = ag::cross_entropy(logits, data.labels);
+    if (step == 0) {  // the graph backward is about to walk, as Graphviz DOT (before backward frees it)
+      std::ofstream(dot_path) << ag::to_dot(loss, {{"w1", w1}, {"b1", b1}, {"w2", w2}, {"b2", b2}});
+      fmt::print("wrote the graph of one step to {} (render it: dot -Tsvg {} -o graph.svg)\n", dot_path, dot_path);
+    }
 
     // Backward: fills p.grad() for every parameter.
     loss.backward();

@@ -25,6 +25,7 @@
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/command_line.h"
 #include "attograd/train/interrupt.h"
+#include "attograd/train/profile_run.h"
 
 namespace {
 
@@ -225,6 +226,10 @@ int run(int argc, char** argv) {
       ->capture_default_str()
       ->check(integer_in(-1, INT64_MAX));
 
+  std::string profile_path;
+  bool profile_shapes = false;
+  ag::train::add_profile_options(*train, profile_path, profile_shapes);
+
   std::string checkpoint, data, explain, predictions;
   int64_t batch = 256;
   int threads = 0;
@@ -235,6 +240,7 @@ int run(int argc, char** argv) {
   eval->add_option("--batch", batch, "batch size")->capture_default_str()->check(integer_in(1, 1 << 20));
   eval->add_option("--threads", threads, "threads (default: all cores)")->check(threads_range);
   eval->add_option("--predictions", predictions, "also write the test inputs and probabilities here (HDF5)");
+  ag::train::add_profile_options(*eval, profile_path, profile_shapes);
   CLI::App* predict = app.add_subcommand("predict", "P(positive) for each text (arguments, or lines on stdin)");
   predict->add_option("--checkpoint", checkpoint, "a checkpoint written by imdb train")->required();
   predict->add_option("texts", texts, "texts to classify");
@@ -244,9 +250,13 @@ int run(int argc, char** argv) {
   if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
   try {
     if (threads > 0) ag::set_num_threads(threads);
+    ag::train::check_output_is_not_input("--profile", profile_path, {checkpoint, predictions});
+    ag::train::ProfileRun profile(profile_path, profile_shapes);
     if (*eval) {
       ag::train::check_output_is_not_input("--predictions", predictions, {checkpoint});
-      return run_eval(checkpoint, data, batch, predictions);
+      const int code = run_eval(checkpoint, data, batch, predictions);
+      profile.finish();
+      return code;
     }
     if (*predict) {
       ag::train::check_output_is_not_input("--explain", explain, {checkpoint});
@@ -255,13 +265,14 @@ int run(int argc, char** argv) {
     if (!o.resume_dir.empty() && train->get_option("--epochs")->count() == 0) o.epochs = 0;  // the run's own
     if (!o.resume_dir.empty())
       ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly",
-                                                "--no-test"});
+                                                "--no-test", "--profile", "--profile-shapes"});
     // The default --out never lands on an earlier run: runs/imdb, then runs/imdb-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
     ag::dist::barrier();  // under mpirun every rank picks the folder before rank 0 takes it
     o.test = !no_test;
     imdb::train(o);  // ends with its summary line
+    profile.finish();
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {
     fmt::print(stderr, "imdb{}: {}\nRun with --help for more information.\n", ag::dist::rank_label(), e.what());

@@ -29,6 +29,7 @@
 #include "attograd/train/checkpoint_manager.h"
 #include "attograd/train/command_line.h"
 #include "attograd/train/interrupt.h"
+#include "attograd/train/profile_run.h"
 
 namespace {
 
@@ -201,6 +202,10 @@ int run(int argc, char** argv) {
   eval->add_option("--output", output, "write the hypotheses here, one per line");
   eval->add_option("--batch", batch, "sentences per decoding batch")->capture_default_str()->check(integer_in(1, 1000000));
   eval->add_option("--threads", threads, "threads (default: all cores)")->check(threads_range);
+  std::string profile_path;
+  bool profile_shapes = false;
+  ag::train::add_profile_options(*train, profile_path, profile_shapes);
+  ag::train::add_profile_options(*eval, profile_path, profile_shapes);
   CLI::App* predict = app.add_subcommand("predict", "translate raw sentences (arguments, or lines on stdin)");
   predict->add_option("--checkpoint", checkpoint, "a checkpoint written by translate train")->required();
   predict->add_option("texts", texts, "sentences to translate");
@@ -231,7 +236,13 @@ int run(int argc, char** argv) {
   if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
   try {
     if (threads > 0) ag::set_num_threads(threads);
-    if (*eval) return run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);
+    ag::train::check_output_is_not_input("--profile", profile_path, {checkpoint, src_file, ref_file, output});
+    ag::train::ProfileRun profile(profile_path, profile_shapes);
+    if (*eval) {
+      const int code = run_eval(checkpoint, data, split, beam, src_file, ref_file, output, batch);
+      profile.finish();
+      return code;
+    }
     if (*predict) {
       ag::train::check_output_is_not_input("--attention-svg", svg, {checkpoint});
       return run_predict(checkpoint, texts, beam, svg);
@@ -244,13 +255,15 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (!o.resume_dir.empty())
-      ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly"});
+      ag::train::check_resume_options(*train, {"--resume", "--data", "--epochs", "--threads", "--detect-anomaly",
+                                                "--profile", "--profile-shapes"});
     if (tie_output || no_tie_output) o.tie_output = tie_output;  // neither: the architecture's recipe
     // The default --out never lands on an earlier run: runs/translate, then runs/translate-2, ...
     if (train->get_option("--out")->count() == 0 && o.resume_dir.empty() && !o.overwrite)
       o.out_dir = ag::train::CheckpointManager::first_free_run_dir(o.out_dir).string();
     ag::dist::barrier();  // under mpirun every rank picks the folder before rank 0 takes it
     translate::train(o);  // ends with its summary line
+    profile.finish();
     return ag::train::interrupted_exit_code();  // 130 or 143 after Ctrl-C or SIGTERM: the run was saved, not done
   } catch (const ag::train::UsageError& e) {
     fmt::print(stderr, "translate{}: {}\nRun with --help for more information.\n", ag::dist::rank_label(), e.what());

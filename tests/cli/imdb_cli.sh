@@ -41,6 +41,28 @@ grep -q 'test split: 80 reviews' eval.txt && grep -q 'accuracy' eval.txt && grep
   { cat eval_run_data.txt; fail "eval without --data"; }
 grep -q 'test split: 80 reviews' eval_run_data.txt || { cat eval_run_data.txt; fail "eval without --data"; }
 
+echo "== profile"
+# --profile: the table at the end and a Chrome trace holding the ops and the trainer's phases.
+"$imdb" train --data data "${tiny[@]}" --epochs 1 --no-test --out run-prof --profile prof.json > prof.txt 2>&1 ||
+  { cat prof.txt; fail "train --profile exited non-zero"; }
+for row in lstm_bidirectional_layer 'lstm_bidirectional_layer backward' Adam.step sgemm forward backward 'wall time'; do
+  grep -q "^$row" prof.txt || { cat prof.txt; fail "train --profile: no '$row' in the table"; }
+done
+/usr/bin/python3 - prof.json <<'PY' || fail "train --profile: the trace is not the Chrome trace it should be"
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+names = {e["name"] for e in events if e["ph"] == "X"}
+assert {"lstm_bidirectional_layer", "sgemm", "forward", "backward", "optimizer"} <= names, names
+PY
+"$imdb" eval --checkpoint run/best.h5 --data data --profile eval_prof.json --profile-shapes > eval_prof.txt 2>&1 ||
+  { cat eval_prof.txt; fail "eval --profile exited non-zero"; }
+grep -q '^linear .*\[(80, 128), (1, 128), (1)\]' eval_prof.txt || { cat eval_prof.txt; fail "eval --profile-shapes"; }
+# ATTOGRAD_PROFILE profiles any program: the table on stderr, the trace in the file.
+ATTOGRAD_PROFILE=env.json "$imdb" predict --checkpoint run/best.h5 "good" > /dev/null 2> env.txt || fail "ATTOGRAD_PROFILE"
+grep -q '^lstm_bidirectional_layer ' env.txt && [[ -s env.json ]] || { cat env.txt; fail "ATTOGRAD_PROFILE wrote no table or trace"; }
+expect_usage_error --profile-shapes --profile -- "$imdb" eval --checkpoint run/best.h5 --profile-shapes
+expect_error "$work/none/p.json" -- "$imdb" eval --checkpoint run/best.h5 --data data --profile "$work/none/p.json"
+
 echo "== predict"
 "$imdb" predict --checkpoint run/best.h5 --explain page.html "A lovely, great film!" "Awful. Just bad." > pred.txt 2>&1 ||
   { cat pred.txt; fail "predict exited non-zero"; }

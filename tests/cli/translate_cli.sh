@@ -48,6 +48,12 @@ for arch in transformer rnn; do
     { cat eval_run_data.txt; fail "$arch: eval without --data"; }
   grep -q "$(grep -o 'BLEU = .*' eval1.txt)" eval_run_data.txt || { cat eval_run_data.txt; fail "$arch: eval without --data"; }
 
+  # --profile on eval (greedy): the decoder's ops in the table.
+  "$translate" eval --checkpoint "run-$arch/best.h5" --data data --threads 1 --profile prof.json > prof.txt 2>&1 ||
+    { cat prof.txt; fail "$arch: eval --profile exited non-zero"; }
+  grep -q '^log_softmax ' prof.txt && grep -q '^wall time' prof.txt && [[ -s prof.json ]] ||
+    { cat prof.txt; fail "$arch: eval --profile printed no table or wrote no trace"; }
+
   # compare: eval's BLEU for each system again, and a system against itself differs by nothing.
   "$translate" compare hyp1.txt hyp3.txt --ref-file data/test_2016_flickr.lc.norm.tok.en --samples 200 > cmp.txt
   greedy_bleu=$(grep -o 'BLEU = [0-9.]*' eval1.txt)

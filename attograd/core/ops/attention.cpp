@@ -12,6 +12,7 @@
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
 #include "attograd/core/ops/softmax.h"
+#include "attograd/core/profiler.h"
 #include "attograd/core/random.h"
 #include "attograd/core/threads.h"
 
@@ -198,6 +199,7 @@ void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, i
 AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t num_heads, float scale,
                                      const std::vector<IntTensor>& masks, float dropout_p, bool training,
                                      Generator* gen) {
+  const profile::OpScope scope("multi_head_attention", {&q, &k, &v});
   const char* op = "multi_head_attention";
   check_attention_inputs(q, k, v, num_heads, dropout_p, op);
   HeadSizes z;
@@ -225,6 +227,8 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
   Tensor out = empty(out_shape), probs = empty(logical);
   Tensor weights = z.drop ? empty(logical) : probs;
   const int64_t grain = kernels::grain_for(z.tq * z.tk * (z.d + z.dv), kernels::kMatrixGrain);
+  const double flops = 2.0 * static_cast<double>(count * z.tq * z.tk * (z.d + z.dv));  // Q K^T and W V
+  profile::add_flops(flops);
   detail::init_threads_once();
   parallel_for(count, grain, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
@@ -233,8 +237,9 @@ AttentionResult multi_head_attention(const Tensor& q, const Tensor& k, const Ten
 
   const bool need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad();
   auto backward = [sq = Saved(q), sk = Saved(k), sv = Saved(v), sp = Saved(probs),
-                   sw = Saved(z.drop ? weights : Tensor()), z, count, grain, need_q, need_k,
-                   need_v](const Grads& g) {
+                   sw = Saved(z.drop ? weights : Tensor()), z, count, grain, need_q, need_k, need_v,
+                   flops](const Grads& g) {
+    profile::add_flops(2 * flops);  // dO V^T, W^T dO, dS K, dS^T Q
     Tensor dq = need_q ? empty(sq->shape()) : Tensor(), dk = need_k ? empty(sk->shape()) : Tensor();
     Tensor dv = need_v ? empty(sv->shape()) : Tensor();
     const float* pp = sp->data();
@@ -291,6 +296,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 // dx_t = alpha_t dout + ds_t w;  dw = sum_{b,t} ds_t x_t;  db_t = sum_b ds_t
 // x (B, T, D), weight (D, 1), bias (L >= T, 1), mask (B, T), out (B, D), alpha (B, T), e (B, T).
 AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const Tensor& bias, const IntTensor& mask) {
+  const profile::OpScope scope("attention_pooling", {&x, &weight, &bias});
   const char* op = "attention_pooling";
   check(x.defined() && weight.defined() && bias.defined(), "{}: x, weight or bias is undefined", op);
   check(x.dim() == 3, "{}: x must be (B, T, D), got {}", op, x.shape());
@@ -365,6 +371,7 @@ AttentionResult attention_pooling(const Tensor& x, const Tensor& weight, const T
 // g = ds[b,i,j] v (1 - t^2):  dqp[b,i] = sum_j g,  dkp[b,j] = sum_i g,  dv = sum_{b,i,j} ds[b,i,j] t
 // qp (B, Tq, H), kp (B, Tk, H), v (H), s (B, Tq, Tk).
 Tensor additive_attention_scores(const Tensor& query_proj, const Tensor& key_proj, const Tensor& v) {
+  const profile::OpScope scope("additive_attention_scores", {&query_proj, &key_proj, &v});
   const char* op = "additive_attention_scores";
   check(query_proj.defined() && key_proj.defined() && v.defined(), "{}: an input is undefined", op);
   check(query_proj.dim() == 3 && key_proj.dim() == 3 && query_proj.size(0) == key_proj.size(0) &&

@@ -7,6 +7,7 @@
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
+#include "attograd/core/profiler.h"
 #include "attograd/core/random.h"
 
 namespace ag {
@@ -38,6 +39,7 @@ uint64_t claim_dropout_positions(Generator& gen, int64_t numel, int64_t rows) {
 
 // y = x * m / (1 - p), m[i] = [u(base + i) >= p];  dx = dy * m / (1 - p)
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
+  const profile::OpScope scope("dropout", {&x});
   check(p >= 0.0f && p <= 1.0f, "dropout: probability p = {} is not in [0, 1] (x {})", p, x.shape());
   if (!training || p == 0.0f) return x;
   if (p == 1.0f) {  // nothing survives: y = 0, dx = 0

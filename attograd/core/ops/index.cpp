@@ -6,6 +6,7 @@
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -129,6 +130,7 @@ Tensor select_by_mask(const Tensor& src, const IntTensor& mask, bool when) {
 
 // y = x[.., index[k], ..] along dim;  dx[.., i, ..] = sum over k with index[k] = i of dy[.., k, ..]
 Tensor index_select(const Tensor& x, int64_t dim, const IntTensor& index) {
+  const profile::OpScope scope("index_select", {&x});
   check(x.dim() >= 1, "index_select: x {} must have at least one dim", x.shape());
   const int64_t d = normalize_dim(dim, x.shape(), "index_select");
   check(index.dim() <= 1, "index_select: index {} must be 1-D (x {})", index.shape(), x.shape());
@@ -150,6 +152,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const IntTensor& index) {
 
 // y[.., :] = weight[ids[..], :];  dweight[v, :] = sum over positions with ids = v (v != padding_idx) of dy[.., :]
 Tensor embedding(const IntTensor& ids, const Tensor& weight, int64_t padding_idx) {
+  const profile::OpScope scope("embedding", {&weight});
   check(weight.dim() == 2, "embedding: weight {} must be 2-D (num_embeddings, embedding_dim)", weight.shape());
   const int64_t vocab = weight.shape()[0], width = weight.shape()[1], count = ids.numel();
   check(padding_idx < vocab, "embedding: padding_idx {} is out of range for a vocabulary of {} (weight {})",
@@ -170,6 +173,7 @@ Tensor embedding(const IntTensor& ids, const Tensor& weight, int64_t padding_idx
 
 // y[.., j] = x[.., index[.., j]];  dx[.., c] = sum over j with index[.., j] = c of dy[.., j]
 Tensor gather(const Tensor& x, const IntTensor& index) {
+  const profile::OpScope scope("gather", {&x});
   check(x.dim() >= 1 && index.dim() == x.dim() &&
             std::equal(x.shape().begin(), x.shape().end() - 1, index.shape().begin()),
         "gather: index {} must match x {} in every dim but the last", index.shape(), x.shape());
@@ -199,6 +203,7 @@ Tensor gather(const Tensor& x, const IntTensor& index) {
 
 // y = mask ? value : x;  dx = mask ? 0 : dy
 Tensor masked_fill(const Tensor& x, const IntTensor& mask, float value) {
+  const profile::OpScope scope("masked_fill", {&x});
   check(broadcastable(x.shape(), mask.shape()) && broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(),
         "masked_fill: mask {} does not broadcast to x {}", mask.shape(), x.shape());
   const BroadcastRows walk(x.shape(), {mask.shape()});
@@ -217,6 +222,7 @@ Tensor masked_fill(const Tensor& x, const IntTensor& mask, float value) {
 // y = cond ? a : b (all broadcast);  da = cond ? dy : 0, db = cond ? 0 : dy (in y's shape; the engine
 // sums them back to the shapes of a and b)
 Tensor where(const IntTensor& cond, const Tensor& a, const Tensor& b) {
+  const profile::OpScope scope("where", {&a, &b});
   const bool ok = broadcastable(a.shape(), b.shape()) &&
                   broadcastable(broadcast_shapes(a.shape(), b.shape(), "where"), cond.shape());
   check(ok, "where: cond {}, a {} and b {} cannot be broadcast together", cond.shape(), a.shape(), b.shape());

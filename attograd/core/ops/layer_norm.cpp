@@ -6,6 +6,7 @@
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -95,6 +96,7 @@ void layer_norm_backward(const float* dy, const float* x, const float* w, const 
 
 // y = (x - mean) / sqrt(var + eps) * w + b over the trailing dims;  see layer_norm_backward for dx, dw, db
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, float eps) {
+  const profile::OpScope scope("layer_norm", {&x, &weight, &bias});
   const int64_t k = normalized_shape.rank();
   check(k >= 1 && k <= x.dim() && std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k),
         "layer_norm: normalized_shape {} does not match the trailing dims of x {}", normalized_shape, x.shape());

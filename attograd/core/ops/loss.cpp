@@ -9,6 +9,7 @@
 #include "attograd/core/kernels.h"
 #include "attograd/core/ops/index.h"
 #include "attograd/core/ops/softmax.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -103,6 +104,7 @@ void cross_entropy_backward(const float* logits, const int64_t* targets, const f
 // dx_i = (softmax(x_i) - (1 - eps) * onehot(t_i) - eps / C) * dloss_i
 Tensor cross_entropy(const Tensor& logits, const IntTensor& targets, int64_t ignore_index, float label_smoothing,
                      Reduction reduction) {
+  const profile::OpScope scope("cross_entropy", {&logits});
   check(logits.dim() >= 1 && logits.shape().back() > 0,
         "cross_entropy: logits {} need a non-empty class dim (the last dim)", logits.shape());
   const Shape row_shape(logits.shape().begin(), logits.shape().end() - 1);
@@ -182,6 +184,7 @@ struct Partials {
 
 // loss = reduce(max(x, 0) - x t + log(1 + e^-|x|));  dx = (sigmoid(x) - t) dloss,  dt = -x dloss
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+  const profile::OpScope scope("binary_cross_entropy_with_logits", {&logits, &targets});
   return pointwise_loss(
       "binary_cross_entropy_with_logits", logits, targets, reduction,
       [](double x, double t) { return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x))); },
@@ -190,6 +193,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 
 // loss = reduce((x - t)^2);  dx = 2 (x - t) dloss,  dt = -dx
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  const profile::OpScope scope("mse_loss", {&input, &target});
   return pointwise_loss(
       "mse_loss", input, target, reduction, [](double x, double t) { return (x - t) * (x - t); },
       [](float x, float t) { return Partials{2.0f * (x - t), -2.0f * (x - t)}; });

@@ -12,6 +12,7 @@
 #include "attograd/core/gemm.h"
 #include "attograd/core/kernels.h"
 #include "attograd/core/ops/elementwise.h"
+#include "attograd/core/profiler.h"
 #include "attograd/core/threads.h"
 
 namespace ag {
@@ -386,6 +387,17 @@ Needs needs_of(const Tensor& x, const Tensor& h0, const Tensor& c0, const LSTMWe
                w.bias_hh.defined() && w.bias_hh.requires_grad()};
 }
 
+// FLOPs of a forward pass (for the profiler): the input projection of every packed row, x (N, I) @
+// W_ih^T, and the recurrent products h_prev (rows, H) @ W_hh^T of every step that has an h_prev.
+double input_flops(const LSTMTape& t) {
+  return 2.0 * static_cast<double>(t.packing.rows() * t.input_size * t.gates.size(1));
+}
+double recurrent_flops(const LSTMTape& t, bool has_h0) {
+  const int64_t first_rows = has_h0 || t.packing.steps == 0 ? 0 : t.packing.count[0];  // step 0 without h0
+  const double H = static_cast<double>(t.gates.size(1) / 4);
+  return 2.0 * static_cast<double>(t.packing.rows() - first_rows) * H * 4.0 * H;
+}
+
 // Two threads for the two directions when the thread count allows, else one after the other.
 bool run_directions_concurrently() { return get_num_threads() >= 2 && !omp_in_parallel(); }
 
@@ -394,14 +406,17 @@ bool run_directions_concurrently() { return get_num_threads() >= 2 && !omp_in_pa
 LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
                            const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                            bool reverse) {
+  const profile::OpScope scope("lstm_layer", {&x, &h0, &c0});
   check_inputs(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh);
   detail::init_threads_once();
   const ForwardPass f = run_forward(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
+  profile::add_flops(recurrent_flops(*f.tape, h0.defined()));  // the input projection is an sgemm event
   const Needs need = needs_of(x, h0, c0, {w_ih, w_hh, b_ih, b_hh});
   std::vector<Tensor> outs = record_multi(
       reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {f.output, f.h_n, f.c_n},
       [tape = f.tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()),
-       sw_hh = Saved(w_hh), need](const Grads& dout) {
+       sw_hh = Saved(w_hh), need, has_h0 = h0.defined()](const Grads& dout) {
+        profile::add_flops(recurrent_flops(*tape, has_h0));  // dh_prev; the other products are sgemm events
         return lstm_backward(*tape, *sx, *sw_ih, *sw_hh, dout, need);
       });
   return {outs[0], outs[1], outs[2]};
@@ -414,12 +429,14 @@ BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTenso
                                                  const Tensor& c0_forward, const Tensor& h0_reverse,
                                                  const Tensor& c0_reverse, const LSTMWeights& forward,
                                                  const LSTMWeights& reverse) {
+  const profile::OpScope scope("lstm_bidirectional_layer", {&x, &h0_forward, &c0_forward});
   check_inputs(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih,
                forward.bias_hh);
   check_inputs(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih,
                reverse.bias_hh);
   detail::init_threads_once();
   ForwardPass f, r;
+  const profile::GemmEventsOff counted_here;  // the products may run on two threads: counted below
 #pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
   {
 #pragma omp section
@@ -427,6 +444,9 @@ BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTenso
 #pragma omp section
     r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih, reverse.bias_hh, true);
   }
+  const double forward_flops = input_flops(*f.tape) + recurrent_flops(*f.tape, h0_forward.defined()) +
+                               input_flops(*r.tape) + recurrent_flops(*r.tape, h0_reverse.defined());
+  profile::add_flops(forward_flops);
   const Needs need_f = needs_of(x, h0_forward, c0_forward, forward), need_r = needs_of(x, h0_reverse, c0_reverse, reverse);
   const bool need_w_ih = need_f.w_ih || need_r.w_ih, need_x = need_f.x;
   std::vector<Tensor> outs = record_multi(
@@ -437,9 +457,11 @@ BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTenso
       [tape_f = f.tape, tape_r = r.tape, sx = Saved(need_w_ih ? x : Tensor()),
        sw_ih_f = Saved(need_x ? forward.weight_ih : Tensor()), sw_hh_f = Saved(forward.weight_hh),
        sw_ih_r = Saved(need_x ? reverse.weight_ih : Tensor()), sw_hh_r = Saved(reverse.weight_hh), need_f,
-       need_r](const Grads& dout) {
+       need_r, flops = 2 * forward_flops](const Grads& dout) {
         // Read every saved tensor here, outside the threads: a version mismatch raises.
         const Tensor &x = *sx, &w_ih_f = *sw_ih_f, &w_hh_f = *sw_hh_f, &w_ih_r = *sw_ih_r, &w_hh_r = *sw_hh_r;
+        profile::add_flops(flops);  // dh_prev, dW_hh, dW_ih and dx: twice the forward's products
+        const profile::GemmEventsOff counted_here;
         Grads gf, gr;
 #pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
         {

@@ -8,6 +8,7 @@
 #include "attograd/core/error.h"
 #include "attograd/core/gemm.h"
 #include "attograd/core/kernels.h"
+#include "attograd/core/profiler.h"
 #include "attograd/core/threads.h"
 
 namespace ag {
@@ -49,6 +50,8 @@ void grouped_gemm(const float* x, bool tx, const std::vector<int64_t>& x_of, con
     return;
   }
   const int64_t work = std::max<int64_t>(1, products / std::max<int64_t>(groups, 1) * m * n * std::max<int64_t>(k, 1));
+  profile::add_flops(2.0 * static_cast<double>(products) * static_cast<double>(m * n * k));
+  const profile::GemmEventsOff counted_here;
   parallel_for(groups, kernels::grain_for(work, kernels::kMatrixGrain), [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) run_group(g);
   });
@@ -113,6 +116,7 @@ bool batches_broadcast(const Shape& a, const Shape& b) {
 // y[p] = a[a_of[p]] @ b[b_of[p]] for every broadcast batch p;
 // da[i] = sum over p reading a[i] of dy[p] @ b[b_of[p]]^T,  db[j] = sum over p reading b[j] of a[a_of[p]]^T @ dy[p]
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  const profile::OpScope scope("matmul", {&a, &b});
   check(a.defined() && b.defined(), "matmul: an operand is undefined");
   check(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least one dim, got shapes {} and {}",
         a.shape(), b.shape());
@@ -214,11 +218,13 @@ Tensor linear_through_rows(const char* op, const Tensor& x, const Tensor& weight
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const profile::OpScope scope("linear", {&x, &weight, &bias});
   const int64_t out = weight.defined() && weight.dim() == 2 ? weight.shape()[0] : 1;
   return linear_through_rows("linear", x, weight, bias, 0, out);
 }
 
 Tensor linear_rows(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t begin, int64_t count) {
+  const profile::OpScope scope("linear_rows", {&x, &weight, &bias});
   return linear_through_rows("linear_rows", x, weight, bias, begin, count);
 }
 

@@ -8,6 +8,7 @@
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
 #include "attograd/core/ops/elementwise.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -112,6 +113,7 @@ Shape keep_dims(Shape shape, const std::vector<int64_t>& dims) {
 
 // y = sum over dims of x;  dx = dy broadcast back over the summed dims
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const profile::OpScope scope("sum", {&x});
   const std::vector<int64_t> ds = normalize_dims(dims, x.shape(), "sum");
   Tensor y = sum_keepdim(x.detach(), ds);
   if (!keepdim) y = y.reshape(drop_dims(x.shape(), ds));
@@ -124,6 +126,7 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 
 // y = sum(x) / count;  composed from sum and a scalar multiply (dx = dy / count, broadcast)
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const profile::OpScope scope("mean", {&x});
   const std::vector<int64_t> ds = normalize_dims(dims, x.shape(), "mean");
   int64_t count = 1;
   for (int64_t d : ds) count *= x.shape()[d];
@@ -185,6 +188,7 @@ IntTensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
 
 // y = x summed over the dims that broadcasting added or stretched;  dx = expand(dy, x's shape)
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  const profile::OpScope scope("sum_to", {&x});
   if (x.shape() == shape) return x;
   check(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: shape {} does not broadcast to {}",
         shape, x.shape());
@@ -197,6 +201,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 // y = x broadcast to shape;  dx = sum_to(dy, x's shape)
 Tensor expand(const Tensor& x, const Shape& shape) {
+  const profile::OpScope scope("expand", {&x});
   const kernels::BroadcastPlan plan = kernels::plan_broadcast(x.shape(), shape, "expand");
   check(plan.out_shape == shape, "expand: shape {} cannot be expanded to {}", x.shape(), shape);
   Tensor y = empty(shape);

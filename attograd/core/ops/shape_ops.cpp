@@ -5,6 +5,7 @@
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -170,6 +171,7 @@ void check_defined(const Tensor& x, const char* op) { check(x.defined(), "{}: th
 // ---- rearranging --------------------------------------------------------------------------------
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  const profile::OpScope scope("permute", {&x});
   check_defined(x, "permute");
   check(static_cast<int64_t>(dims.size()) == x.dim(), "permute: dims {} do not match a tensor of shape {}",
         Shape(dims), x.shape());
@@ -185,6 +187,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  const profile::OpScope scope("transpose", {&x});
   check_defined(x, "transpose");
   const int64_t a = normalize_dim(d0, x.shape(), "transpose"), b = normalize_dim(d1, x.shape(), "transpose");
   std::vector<int64_t> perm(x.dim());
@@ -243,6 +246,7 @@ Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
 
 // y = the inputs side by side along dim;  dx_i = the slice of dy that input i filled
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
+  const profile::OpScope scope("concat", {});
   check(!tensors.empty(), "concat: the list of tensors is empty");
   for (size_t i = 0; i < tensors.size(); ++i) check(tensors[i].defined(), "concat: tensor {} is undefined", i);
   const Shape& first = tensors[0].shape();
@@ -284,6 +288,7 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
 
 // y = concat of the inputs, each unsqueezed at dim;  composed (no extra copy), so dx comes from concat
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  const profile::OpScope scope("stack", {});
   check(!tensors.empty(), "stack: the list of tensors is empty");
   for (size_t i = 0; i < tensors.size(); ++i) check(tensors[i].defined(), "stack: tensor {} is undefined", i);
   const Shape& first = tensors[0].shape();
@@ -302,6 +307,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 // ---- cutting ------------------------------------------------------------------------------------
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  const profile::OpScope scope("narrow", {&x});
   check_defined(x, "narrow");
   const int64_t d = normalize_dim(dim, x.shape(), "narrow"), n = x.shape()[d];
   check(start >= -n && start <= n, "narrow: start {} is out of range for dim {} of shape {}", start, dim, x.shape());
@@ -312,6 +318,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  const profile::OpScope scope("slice", {&x});
   check_defined(x, "slice");
   const int64_t d = normalize_dim(dim, x.shape(), "slice"), n = x.shape()[d];
   check(step >= 1, "slice: step must be positive, got {} (shape {})", step, x.shape());
@@ -322,6 +329,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  const profile::OpScope scope("split", {&x});
   check_defined(x, "split");
   const int64_t d = normalize_dim(dim, x.shape(), "split");
   check(!sizes.empty(), "split: the list of sizes is empty (shape {})", x.shape());

@@ -10,6 +10,7 @@
 #include "attograd/core/autograd.h"
 #include "attograd/core/error.h"
 #include "attograd/core/kernels.h"
+#include "attograd/core/profiler.h"
 
 namespace ag {
 
@@ -158,6 +159,7 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
 // y = exp(x - max) / sum(exp(x - max)) along dim;  dx = y * (dy - sum(dy * y))
 // (a fully masked row has y = 0, so its dx = 0 too)
 Tensor softmax(const Tensor& x, int64_t dim) {
+  const profile::OpScope scope("softmax", {&x});
   const Rows rows = rows_of(x, dim, "softmax");
   Tensor y = empty(x.shape());
   for_each_row<1>(rows, {x.data()}, y.data(), [n = rows.n](const auto& in, float* out) { kernels::softmax_row(in[0], out, n); });
@@ -172,6 +174,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 // y = x - max - log(sum(exp(x - max))) along dim;  dx = dy - exp(y) * sum(dy)
 // (a fully masked row, all y = -inf, gets dx = 0)
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  const profile::OpScope scope("log_softmax", {&x});
   const Rows rows = rows_of(x, dim, "log_softmax");
   Tensor y = empty(x.shape());
   for_each_row<1>(rows, {x.data()}, y.data(), [n = rows.n](const auto& in, float* out) { log_softmax_row(in[0], out, n); });
