@@ -1,7 +1,10 @@
 // imdb_speed: times attograd's IMDB classifier on the batches `imdb train --export-batches` wrote,
 // the same ones bench/torch/imdb.py times PyTorch on. Prints one JSON line.
 //
-//   imdb_speed --batches FILE [--threads N] [--warmup 5] [--steps 30]
+//   imdb_speed --batches FILE [--threads N] [--warmup 5] [--steps 30] [--flops]
+//
+// Besides tokens/s it reports the peak RSS after training (loading and the training steps) and, with
+// --flops, the FLOPs per training token as ag::profile counts them.
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -13,6 +16,7 @@
 #include "attograd/nn/hdf5.h"
 #include "attograd/optim/adam.h"
 #include "attograd/train/command_line.h"
+#include "bench/bench_util.h"
 
 int main(int argc, char** argv) {
   std::string path;
@@ -23,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads")->capture_default_str();
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
   app.add_option("--steps", steps, "timed steps")->capture_default_str();
+  bool count_flops = false;
+  app.add_flag("--flops", count_flops, "also count the FLOPs per training token (one step once more)");
   if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
 
   ag::set_num_threads(threads);
@@ -54,6 +60,15 @@ int main(int argc, char** argv) {
     adam.step();
     if (i >= warmup) train_seconds += std::chrono::duration<double>(clock::now() - start).count();
   }
+  const double training_rss = ag::bench::peak_rss_mb();
+  double flops_per_token = 0;
+  if (count_flops) {  // every batch has the same shape: one step tells
+    const Batch& b = batches[warmup % available];
+    flops_per_token = ag::bench::flops_of([&] {
+      adam.zero_grad();
+      ag::binary_cross_entropy_with_logits(model.forward(b.ids, b.lengths).logits, b.labels).backward();
+    }) / static_cast<double>(b.ids.numel());
+  }
   // Inference: eval mode, nothing recorded.
   model.eval();
   double eval_seconds = 0;
@@ -70,7 +85,9 @@ int main(int argc, char** argv) {
   fmt::print("{}\n", nlohmann::json{{"framework", "attograd"},
                                     {"threads", threads},
                                     {"train_tokens_per_s", tokens / train_seconds},
-                                    {"eval_tokens_per_s", tokens / eval_seconds}}
+                                    {"eval_tokens_per_s", tokens / eval_seconds},
+                                    {"train_flops_per_token", flops_per_token},
+                                    {"training_peak_rss_mb", training_rss}}
                          .dump());
   return 0;
 }

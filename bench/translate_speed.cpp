@@ -25,6 +25,7 @@
 #include "attograd/optim/clip.h"
 #include "attograd/optim/schedule.h"
 #include "attograd/train/command_line.h"
+#include "bench/bench_util.h"
 
 namespace {
 
@@ -83,7 +84,9 @@ int write_logits(const std::string& path, const std::string& batches_file, const
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path, decode_checkpoint, split = "test_2016_flickr", data, logits, checkpoint;
+  std::string path, decode_checkpoint, split = "test_2016_flickr", data, logits, checkpoint, hyps_out;
+  std::vector<int64_t> beams = {1};
+  bool count_flops = false;
   int threads = 1;
   int64_t warmup = 5, steps = 30, sentences = 0, logit_batches = 4;
   CLI::App app{"time training steps and greedy decoding of the translation model on exported batches"};
@@ -94,6 +97,9 @@ int main(int argc, char** argv) {
   app.add_option("--decode-checkpoint", decode_checkpoint, "model to decode with (default: the batches file's)");
   app.add_option("--split", split, "split to decode")->capture_default_str();
   app.add_option("--sentences", sentences, "decode the first N sentences (0: all)")->capture_default_str();
+  app.add_option("--beams", beams, "beam sizes to decode with (1: greedy; none: no decoding)")->delimiter(',');
+  app.add_option("--hyps-out", hyps_out, "write each decode's hypotheses to PREFIX.beam<K>.txt");
+  app.add_flag("--flops", count_flops, "also count the FLOPs per training token (the timed steps once more)");
   app.add_option("--data", data, "folder with the corpus (default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
   app.add_option("--logits", logits, "write teacher-forced logits, losses and gradient norms here instead of timing");
   app.add_option("--checkpoint", checkpoint, "--logits: the weights (default: the batches file's)");
@@ -144,25 +150,56 @@ int main(int argc, char** argv) {
       }
     }
 
-    // Greedy decoding: translate eval's batching (64 sentences of similar length) and length limit.
-    const translate::LoadedModel d = translate::load_model(decode_checkpoint.empty() ? path : decode_checkpoint);
-    ag::data::ParallelCorpus corpus =
-        ag::data::read_multi30k(ag::data::find_multi30k(data, d.src_lang), split, d.src_lang, d.trg_lang);
-    if (sentences > 0 && corpus.size() > sentences) corpus.source.resize(sentences);
-    const auto start = clock_type::now();
-    const auto hypotheses = translate::translate_sentences(*d.model, d.src_vocab, d.trg_vocab, corpus.source);
-    const double decode_seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    int64_t generated = 0;  // decoding steps: words + 1 per sentence, as translate.py counts them
-    for (const auto& words : hypotheses) generated += static_cast<int64_t>(words.size()) + 1;
-    const double n = static_cast<double>(corpus.source.size());
-    fmt::print("{}\n", json{{"framework", "attograd"},
+    const double training_rss = ag::bench::peak_rss_mb();  // loading and the training steps
+
+    // FLOPs per training token: the timed batches' forward and backward again, counted by ag::profile.
+    double flops_per_token = 0;
+    if (count_flops && steps > 0) {
+      double flops = 0;
+      for (int64_t i = warmup; i < warmup + steps; ++i) {
+        const translate::Batch& b = batches[i % static_cast<int64_t>(batches.size())];
+        flops += ag::bench::flops_of([&] {
+          adam.zero_grad();
+          ag::cross_entropy(m.model->forward(b.src, b.src_lengths, b.trg_in), b.trg_out, ignore, smoothing).backward();
+        });
+      }
+      flops_per_token = flops / tokens;
+    }
+
+    // Decoding: translate eval's batching (64 sentences of similar length) and length limit, greedy
+    // (beam 1) or beam search (length penalty 0.6).
+    json decodes = json::array();
+    if (!beams.empty()) {
+      const translate::LoadedModel d = translate::load_model(decode_checkpoint.empty() ? path : decode_checkpoint);
+      ag::data::ParallelCorpus corpus =
+          ag::data::read_multi30k(ag::data::find_multi30k(data, d.src_lang), split, d.src_lang, d.trg_lang);
+      if (sentences > 0 && corpus.size() > sentences) corpus.source.resize(sentences);
+      for (const int64_t beam : beams) {
+        const auto start = clock_type::now();
+        const auto hypotheses =
+            translate::translate_sentences(*d.model, d.src_vocab, d.trg_vocab, corpus.source, beam);
+        const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+        int64_t generated = 0;  // decoding steps: words + 1 per sentence, as translate.py counts them
+        for (const auto& words : hypotheses) generated += static_cast<int64_t>(words.size()) + 1;
+        const double n = static_cast<double>(corpus.source.size());
+        decodes.push_back({{"beam", beam},
+                           {"sentences", corpus.source.size()},
+                           {"seconds", seconds},
+                           {"generated_tokens", generated},
+                           {"sentences_per_s", n / seconds},
+                           {"tokens_per_s", static_cast<double>(generated) / seconds}});
+        if (!hyps_out.empty()) translate::write_hypotheses(fmt::format("{}.beam{}.txt", hyps_out, beam), hypotheses);
+      }
+    }
+    fmt::print("{}\n", json({{"framework", "attograd"},
                             {"threads", threads},
                             {"train_tokens_per_s", train_seconds > 0 ? tokens / train_seconds : 0.0},
-                            {"decode_sentences_per_s", n / decode_seconds},
-                            {"decode_tokens_per_s", static_cast<double>(generated) / decode_seconds},
                             {"train_steps", steps},
-                            {"sentences", corpus.source.size()},
-                            {"generated_tokens", generated}}
+                            {"train_seconds", train_seconds},
+                            {"train_flops_per_token", flops_per_token},
+                            {"decode", decodes},
+                            {"training_peak_rss_mb", training_rss},
+                            {"peak_rss_mb", ag::bench::peak_rss_mb()}})
                            .dump());
     return 0;
   } catch (const ag::Error& e) {

@@ -3,7 +3,8 @@
 
 Speed, on the batches attograd exported (imdb train --export-batches FILE):
     /usr/bin/python3 bench/torch/imdb.py --batches FILE --threads 1 [--warmup 5 --steps 30]
-prints one JSON line with training and inference tokens/s (tokens = batch x maxlen per step).
+prints one JSON line with training and inference tokens/s (tokens = batch x maxlen per step) and the
+peak RSS after training (loading and the training steps).
 
 Parity, with an attograd checkpoint and the predictions attograd made with it
 (imdb eval --checkpoint F --predictions P):
@@ -22,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -54,6 +56,7 @@ def speed(args):
         adam.step()
         if i >= args.warmup:
             train_seconds += time.perf_counter() - start
+    training_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB: loading and training
     model.eval()
     eval_seconds = 0.0
     with torch.no_grad():
@@ -65,7 +68,8 @@ def speed(args):
                 eval_seconds += time.perf_counter() - start
     tokens = args.steps * batches[0][0].numel()
     print(json.dumps({"framework": "pytorch", "threads": args.threads, "torch": torch.__version__,
-                      "train_tokens_per_s": tokens / train_seconds, "eval_tokens_per_s": tokens / eval_seconds}))
+                      "train_tokens_per_s": tokens / train_seconds, "eval_tokens_per_s": tokens / eval_seconds,
+                      "training_peak_rss_mb": training_rss}))
 
 
 def parity(args):

@@ -4,9 +4,11 @@ Every mode starts from files attograd wrote; `translate train --export-batches F
 model (an eval-only checkpoint), the training recipe and the next training batches as training makes them.
 
 Speed, on the exported batches (training tokens/s = non-pad source + target ids per second, as
-`translate train` counts them), and greedy decoding of the test split (64 sentences per batch, as
-`translate eval`) with the model of --decode-checkpoint (default: the batches file's):
+`translate train` counts them), and decoding of the test split (64 sentences per batch, as
+`translate eval`; greedy and beam search, --beams 1,5) with the model of --decode-checkpoint
+(default: the batches file's), and the process's peak RSS:
     /usr/bin/python3 bench/torch/translate.py speed --batches FILE --threads 1 [--warmup 5 --steps 30]
+        [--beams 1,5] [--hyps-out PREFIX]
 prints one JSON line.
 
 Parity of greedy decoding, with an attograd checkpoint and the hypotheses attograd decoded with it
@@ -28,6 +30,7 @@ import gzip
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -37,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from translate_model import PAD, EOS, greedy, make_model  # noqa: E402
+from translate_model import PAD, EOS, beam_search, greedy, make_model  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -98,11 +101,12 @@ def read_split(directory, split, lang):
     return [[w.decode("utf-8") for w in line.rstrip(b"\r").split()] for line in lines]
 
 
-def translate_sentences(model, src_vocab, trg_vocab, sources, batch=64):
-    """evaluate.cpp's translate_sentences, greedy: sources as ids + <eos> (at most max_len ids for the
+def translate_sentences(model, src_vocab, trg_vocab, sources, batch=64, beam=1):
+    """evaluate.cpp's translate_sentences: sources as ids + <eos> (at most max_len ids for the
     transformer), sorted by length (stable), decoded `batch` at a time with max_len = min(model's,
-    2 x the batch's longest source + 10). Returns (target words per sentence in input order, decoding
-    steps counted as words + 1 per sentence)."""
+    2 x the batch's longest source + 10), greedily (beam 1) or by beam search (length penalty 0.6).
+    Returns (target words per sentence in input order, decoding steps counted as words + 1 per
+    sentence)."""
     index = {w: i for i, w in enumerate(src_vocab)}
     limit = model.config["max_len"] if model.config["arch"] == "transformer" else 100000
     ids = [[index.get(w, 0) for w in words[:max(0, limit - 1)]] + [EOS] for words in sources]
@@ -116,10 +120,16 @@ def translate_sentences(model, src_vocab, trg_vocab, sources, batch=64):
             src[i, :len(ids[r])] = torch.tensor(ids[r])
         lengths = torch.tensor([len(ids[r]) for r in rows])
         max_len = min(model.max_steps(), 2 * longest + 10)
-        for r, tokens in zip(rows, greedy(model, src, lengths, max_len)):
+        decoded = beam_search(model, src, lengths, beam, 0.6, max_len) if beam > 1 else greedy(model, src, lengths, max_len)
+        for r, tokens in zip(rows, decoded):
             out[r] = [trg_vocab[t] for t in tokens]
             generated += len(tokens) + 1
     return out, generated
+
+
+def peak_rss_mb():
+    """This process's peak resident set size in MiB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ---- the training recipe ------------------------------------------------------------------------
@@ -179,7 +189,7 @@ def speed(args):
     model.train()
     adam, schedule = make_optimizer(model, recipe)
     train_seconds, tokens = 0.0, 0
-    for i in range(args.warmup + args.steps):
+    for i in range(args.warmup + args.steps if args.steps > 0 else 0):
         batch = batches[i % len(batches)]
         start = time.perf_counter()
         train_step(model, batch, adam, schedule, recipe)
@@ -187,19 +197,28 @@ def speed(args):
             train_seconds += time.perf_counter() - start
             tokens += batch[4]
 
-    run, model, src_vocab, trg_vocab = load_checkpoint(args.decode_checkpoint or args.batches)
-    langs = run.get("languages", {"src": "de", "trg": "en"})
-    sources = read_split(data_dir(args.data, langs["src"]), args.split, langs["src"])
-    if args.sentences > 0:
-        sources = sources[:args.sentences]
-    start = time.perf_counter()
-    _, generated = translate_sentences(model, src_vocab, trg_vocab, sources)
-    decode_seconds = time.perf_counter() - start
+    training_rss = peak_rss_mb()  # loading and the training steps
+    decodes = []
+    beams = [int(b) for b in args.beams.split(",") if b]
+    if beams:
+        run, model, src_vocab, trg_vocab = load_checkpoint(args.decode_checkpoint or args.batches)
+        langs = run.get("languages", {"src": "de", "trg": "en"})
+        sources = read_split(data_dir(args.data, langs["src"]), args.split, langs["src"])
+        if args.sentences > 0:
+            sources = sources[:args.sentences]
+    for beam in beams:
+        start = time.perf_counter()
+        words, generated = translate_sentences(model, src_vocab, trg_vocab, sources, beam=beam)
+        seconds = time.perf_counter() - start
+        decodes.append({"beam": beam, "sentences": len(sources), "seconds": seconds, "generated_tokens": generated,
+                        "sentences_per_s": len(sources) / seconds, "tokens_per_s": generated / seconds})
+        if args.hyps_out:
+            with open(f"{args.hyps_out}.beam{beam}.txt", "w", encoding="utf-8") as f:
+                f.write("".join(" ".join(w) + "\n" for w in words))
     print(json.dumps({"framework": "pytorch", "threads": args.threads, "torch": torch.__version__,
                       "train_tokens_per_s": tokens / train_seconds if train_seconds > 0 else 0.0,
-                      "decode_sentences_per_s": len(sources) / decode_seconds,
-                      "decode_tokens_per_s": generated / decode_seconds,
-                      "train_steps": args.steps, "sentences": len(sources), "generated_tokens": generated}))
+                      "train_steps": args.steps, "train_seconds": train_seconds, "decode": decodes,
+                      "training_peak_rss_mb": training_rss, "peak_rss_mb": peak_rss_mb()}))
 
 
 def parity(args):
@@ -320,7 +339,7 @@ def train(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = p.add_subparsers(dest="mode", required=True)
-    s = modes.add_parser("speed", help="training and greedy decoding speed")
+    s = modes.add_parser("speed", help="training, greedy and beam search decoding speed")
     s.add_argument("--batches", required=True, help="written by translate train --export-batches")
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--warmup", type=int, default=5)
@@ -328,6 +347,8 @@ def main():
     s.add_argument("--decode-checkpoint", default="", help="model to decode with (default: the batches file's)")
     s.add_argument("--split", default="test_2016_flickr")
     s.add_argument("--sentences", type=int, default=0, help="decode the first N sentences (0: all)")
+    s.add_argument("--beams", default="1", help="beam sizes to decode with, comma-separated (1: greedy; empty: none)")
+    s.add_argument("--hyps-out", default="", help="write each decode's hypotheses to PREFIX.beam<K>.txt")
     s.add_argument("--data", default="")
     s = modes.add_parser("parity", help="greedy decoding against attograd's hypotheses")
     s.add_argument("--checkpoint", required=True)

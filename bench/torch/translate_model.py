@@ -291,3 +291,81 @@ def greedy(model, src, src_lengths, max_len):
         sentence = still
         last = torch.tensor(nxt, dtype=torch.long)
     return out
+
+
+def length_penalty(length, alpha):
+    """GNMT's ((5 + length) / 6)^alpha; 1 for alpha 0 (decode.cpp's length_penalty)."""
+    return 1.0 if alpha == 0 else ((5.0 + length) / 6.0) ** alpha
+
+
+@torch.no_grad()
+def beam_search(model, src, src_lengths, beam_size, alpha, max_len):
+    """decode.cpp's beam_translate, batched over the sentences: every live hypothesis of every sentence
+    is one row of a single model.step call. Per step and sentence, the candidates (live beam i, token v)
+    with score + log p, <pad>, <sos> and -inf left out, are ranked by score (ties: lower beam, then lower
+    token); walking the best 2k in that order, an <eos> ranked within the first k is kept as finished,
+    and the first k others stay live. A sentence stops when it has k finished hypotheses whose
+    normalized scores (score / length_penalty(steps, alpha)) all reach the best a live one could still
+    get (score / length_penalty(max_len)), or at max_len, where its live ones end unfinished. The
+    top 2k of each sentence come from one torch.topk over all sentences at once (scores in float64, as
+    decode.cpp sums them). Returns the best hypothesis' ids per sentence. Call in eval mode."""
+    k, b = beam_size, src.shape[0]
+    state = model.start(src, src_lengths)
+    live = [[([], 0.0)] for _ in range(b)]  # per sentence: (tokens, score) of its live beams, in row order
+    finished = [[] for _ in range(b)]        # per sentence: (normalized, tokens)
+    active = list(range(b))                  # sentences with rows in the state, in row order
+    last = torch.full((b,), SOS, dtype=torch.long)
+    bound = length_penalty(max_len, alpha)
+    for t in range(max_len):
+        logp = model.step(state, last).double()
+        logp[:, PAD] = float("-inf")
+        logp[:, SOS] = float("-inf")
+        v = logp.shape[1]
+        # (sentences, k, V) candidate scores, -inf where a sentence has fewer than k live beams
+        cand = torch.full((len(active), k, v), float("-inf"), dtype=torch.float64)
+        row = 0
+        for i, s in enumerate(active):
+            n = len(live[s])
+            scores = torch.tensor([score for _, score in live[s]], dtype=torch.float64)
+            cand[i, :n] = scores[:, None] + logp[row:row + n]
+            row += n
+        top_scores, top_index = cand.view(len(active), k * v).topk(min(2 * k, k * v), dim=1)
+        top_scores, top_index = top_scores.tolist(), top_index.tolist()
+        rows, nxt, still, base = [], [], [], 0
+        for i, s in enumerate(active):
+            ranked = sorted((-score, index) for score, index in zip(top_scores[i], top_index[i])
+                            if score != float("-inf"))
+            new_live, new_rows = [], []
+            for rank, (neg, index) in enumerate(ranked):
+                if len(new_live) == k and rank >= k:
+                    break
+                beam, token = divmod(index, v)
+                eos = token == EOS
+                if (eos and rank >= k) or (not eos and len(new_live) == k):
+                    continue
+                tokens = live[s][beam][0]
+                if eos:
+                    finished[s].append((-neg / length_penalty(len(tokens) + 1, alpha), tokens))
+                else:
+                    new_live.append((tokens + [token], -neg))
+                    new_rows.append(base + beam)
+            base += len(live[s])
+            if t + 1 == max_len:  # out of steps: the live ones end here, unfinished
+                finished[s] += [(score / length_penalty(len(tokens), alpha), tokens) for tokens, score in new_live]
+                new_live, new_rows = [], []
+            live[s] = new_live
+            done = not new_live
+            if not done and len(finished[s]) >= k:
+                kth = sorted((n for n, _ in finished[s]), reverse=True)[k - 1]
+                done = kth >= max(score for _, score in new_live) / bound
+            if not done:
+                rows += new_rows
+                nxt += [tokens[-1] for tokens, _ in new_live]
+                still.append(s)
+        if not still:
+            break
+        model.reorder(state, torch.tensor(rows, dtype=torch.long))
+        active = still
+        last = torch.tensor(nxt, dtype=torch.long)
+    # best normalized first, ties in the order found (decode.cpp sorts stably)
+    return [max(enumerate(f), key=lambda e: (e[1][0], -e[0]))[1][1] if f else [] for f in finished]
