@@ -11,6 +11,7 @@
 // --checkpoint (default: the file's initial model), for `bench/torch/translate.py logits`.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -85,7 +86,7 @@ int write_logits(const std::string& path, const std::string& batches_file, const
 
 int main(int argc, char** argv) {
   std::string path, decode_checkpoint, split = "test_2016_flickr", data, logits, checkpoint, hyps_out;
-  std::vector<int64_t> beams = {1};
+  std::string beams_text = "1";
   bool count_flops = false;
   int threads = 1;
   int64_t warmup = 5, steps = 30, sentences = 0, logit_batches = 4;
@@ -97,7 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--decode-checkpoint", decode_checkpoint, "model to decode with (default: the batches file's)");
   app.add_option("--split", split, "split to decode")->capture_default_str();
   app.add_option("--sentences", sentences, "decode the first N sentences (0: all)")->capture_default_str();
-  app.add_option("--beams", beams, "beam sizes to decode with (1: greedy; none: no decoding)")->delimiter(',');
+  app.add_option("--beams", beams_text, "beam sizes to decode with, comma-separated (1: greedy; empty: no decoding)")
+      ->capture_default_str();
   app.add_option("--hyps-out", hyps_out, "write each decode's hypotheses to PREFIX.beam<K>.txt");
   app.add_flag("--flops", count_flops, "also count the FLOPs per training token (the timed steps once more)");
   app.add_option("--data", data, "folder with the corpus (default: $ATTOGRAD_DATA, then ~/.local/share/attograd, then ../shared/data beside the source tree)");
@@ -106,6 +108,20 @@ int main(int argc, char** argv) {
   app.add_option("--logit-batches", logit_batches, "--logits: batches to write")->capture_default_str();
   if (auto code = ag::train::parse_command_line(app, argc, argv)) return *code;
 
+  std::vector<int64_t> beams;
+  for (size_t at = 0; at < beams_text.size();) {
+    const size_t end = std::min(beams_text.find(',', at), beams_text.size());
+    const std::string item = beams_text.substr(at, end - at);
+    char* rest = nullptr;
+    const long beam = std::strtol(item.c_str(), &rest, 10);
+    if (item.empty() || *rest != '\0' || beam < 1 || beam > 1000) {
+      fmt::print(stderr, "translate_speed: --beams wants beam sizes in [1, 1000] separated by commas, got '{}'\n",
+                 beams_text);
+      return ag::train::kUsageError;
+    }
+    beams.push_back(beam);
+    at = end + 1;
+  }
   try {
     ag::set_num_threads(threads);
     if (!logits.empty()) return write_logits(logits, path, checkpoint, logit_batches);

@@ -50,6 +50,36 @@ float* state_of(Optimizer::ParamState& state, const char* kind, const Tensor& p)
   if (fresh) it->second = zeros(p.shape());
   return it->second.mutable_data();
 }
+
+struct AdamConstants {
+  float step_size, correction2_sqrt, b1, b2, one_minus_b1, one_minus_b2, eps, l2, shrink;
+};
+
+// One Adam update of elements [begin, end), with the options fixed at compile time so that the loop
+// has no branch and vectorises (the same operations on each element as one at a time).
+template <bool kL2, bool kShrink, bool kAmsgrad>
+void adam_elements(int64_t begin, int64_t end, const AdamConstants& k, float* __restrict w, const float* __restrict g,
+                   float* __restrict m, float* __restrict v, float* __restrict vmax) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float gi = kL2 ? g[i] + k.l2 * w[i] : g[i];
+    float wi = w[i];
+    if constexpr (kShrink) wi *= k.shrink;
+    const float mi = k.b1 * m[i] + k.one_minus_b1 * gi;
+    const float vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    float second = vi;
+    if constexpr (kAmsgrad) second = vmax[i] = std::max(vmax[i], vi);
+    w[i] = wi - k.step_size * (mi / (std::sqrt(second) / k.correction2_sqrt + k.eps));
+  }
+}
+
+using AdamLoop = void (*)(int64_t, int64_t, const AdamConstants&, float*, const float*, float*, float*, float*);
+
+template <bool kL2, bool kShrink>
+AdamLoop adam_loop(bool amsgrad) {
+  return amsgrad ? &adam_elements<kL2, kShrink, true> : &adam_elements<kL2, kShrink, false>;
+}
 }  // namespace
 
 // p, g, m, v, vmax: n floats; t = this parameter's step.
@@ -58,29 +88,23 @@ float* state_of(Optimizer::ParamState& state, const char* kind, const Tensor& p)
 void Adam::update(const ParamGroup& group, const std::string&, Tensor& p, const Tensor& grad, ParamState& state) {
   const int64_t n = p.numel();
   const double t = static_cast<double>(state.step);
-  const float step_size = static_cast<float>(group.lr / (1 - std::pow(beta1_, t)));
-  const float correction2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(beta2_, t)));
-  const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
-  const float one_minus_b1 = static_cast<float>(1 - beta1_), one_minus_b2 = static_cast<float>(1 - beta2_);
-  const float eps = static_cast<float>(eps_);
-  const float l2 = decoupled_ ? 0.0f : static_cast<float>(group.weight_decay);
-  const float shrink = decoupled_ ? static_cast<float>(1 - group.lr * group.weight_decay) : 1.0f;
+  AdamConstants k;
+  k.step_size = static_cast<float>(group.lr / (1 - std::pow(beta1_, t)));
+  k.correction2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(beta2_, t)));
+  k.b1 = static_cast<float>(beta1_), k.b2 = static_cast<float>(beta2_);
+  k.one_minus_b1 = static_cast<float>(1 - beta1_), k.one_minus_b2 = static_cast<float>(1 - beta2_);
+  k.eps = static_cast<float>(eps_);
+  k.l2 = decoupled_ ? 0.0f : static_cast<float>(group.weight_decay);
+  k.shrink = decoupled_ ? static_cast<float>(1 - group.lr * group.weight_decay) : 1.0f;
   float* w = p.mutable_data();
   const float* g = grad.data();
   float* m = state_of(state, "exp_avg", p);
   float* v = state_of(state, "exp_avg_sq", p);
   float* vmax = amsgrad_ ? state_of(state, "max_exp_avg_sq", p) : nullptr;
-  parallel_for(n, 1 << 13, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float gi = l2 != 0.0f ? g[i] + l2 * w[i] : g[i];
-      if (shrink != 1.0f) w[i] *= shrink;
-      m[i] = b1 * m[i] + one_minus_b1 * gi;
-      v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
-      float second = v[i];
-      if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-      w[i] -= step_size * (m[i] / (std::sqrt(second) / correction2_sqrt + eps));
-    }
-  });
+  const bool l2 = k.l2 != 0.0f, shrink = k.shrink != 1.0f;
+  const AdamLoop loop = l2 ? (shrink ? adam_loop<true, true>(amsgrad_) : adam_loop<true, false>(amsgrad_))
+                           : (shrink ? adam_loop<false, true>(amsgrad_) : adam_loop<false, false>(amsgrad_));
+  parallel_for(n, 1 << 13, [&](int64_t begin, int64_t end) { loop(begin, end, k, w, g, m, v, vmax); });
 }
 
 AdamW::AdamW(const NamedTensors& params, double lr, Betas betas, double eps, double weight_decay, bool amsgrad)

@@ -83,13 +83,8 @@ struct KeepMask {
   float p = 0;
   // keep[j] = 1 or 0 for elements first .. first + n - 1.
   void fill(uint64_t first, int64_t n, float* keep) const {
-    uint64_t block = ~uint64_t{0};
-    std::array<uint32_t, 4> words{};
-    for (int64_t j = 0; j < n; ++j) {
-      const uint64_t pos = base + first + static_cast<uint64_t>(j);
-      if (pos / 4 != block) block = pos / 4, words = Generator::philox(block, seed);
-      keep[j] = static_cast<float>(words[pos % 4] >> 8) * 0x1.0p-24f >= p ? 1.0f : 0.0f;
-    }
+    Generator::uniforms(seed, base + first, n, keep);
+    for (int64_t j = 0; j < n; ++j) keep[j] = keep[j] >= p ? 1.0f : 0.0f;
   }
 };
 

@@ -1,6 +1,6 @@
 #include "attograd/core/ops/dropout.h"
 
-#include <array>
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -57,27 +57,38 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   const float* px = x.data();
   float* py = y.data();
   uint8_t* pm = mask->data();
+  const float drop = p, keep_scale = scale;  // locals: the loops below need not reload them
   parallel_for(n, kernels::kGrain, [&](int64_t begin, int64_t end) {
-    // One Philox block gives 4 consecutive stream positions: compute each block once. u below is
-    // gen.uniform_at(base + i), bit for bit (the dropout tests check this).
-    uint64_t block = ~uint64_t{0};
-    std::array<uint32_t, 4> words{};
-    for (int64_t i = begin; i < end; ++i) {
-      const uint64_t pos = base + static_cast<uint64_t>(i);
-      if (pos / 4 != block) block = pos / 4, words = Generator::philox(block, seed);
-      const float u = static_cast<float>(words[pos % 4] >> 8) * 0x1.0p-24f;
-      const bool keep = u >= p;
-      if (keep_mask) pm[i] = keep;
-      py[i] = keep ? px[i] * scale : 0.0f;
+    // u[i] = gen.uniform_at(base + i), bit for bit (the dropout tests check this), a chunk at a time.
+    constexpr int64_t kChunk = 512;
+    alignas(64) float u[kChunk];
+    for (int64_t c = begin; c < end; c += kChunk) {
+      const int64_t len = std::min(kChunk, end - c);
+      Generator::uniforms(seed, base + static_cast<uint64_t>(c), len, u);
+      // Separate loops over unaliased pointers, with the product taken unconditionally and then
+      // selected (a dropped element is 0 even where x is Inf or NaN), so that each vectorises.
+      const float* __restrict xs = px + c;
+      float* __restrict ys = py + c;
+      for (int64_t j = 0; j < len; ++j) {
+        const float kept = xs[j] * keep_scale;
+        ys[j] = u[j] >= drop ? kept : 0.0f;
+      }
+      if (keep_mask) {
+        uint8_t* __restrict ms = pm + c;
+        for (int64_t j = 0; j < len; ++j) ms[j] = u[j] >= drop;
+      }
     }
   });
   return record("dropout", {x}, y, [mask, scale](const Tensor& dy) {
     Tensor dx = empty(dy.shape());
-    const float* pg = dy.data();
-    const uint8_t* pm = mask->data();
-    float* pd = dx.data();
+    const float* __restrict pg = dy.data();
+    const uint8_t* __restrict pm = mask->data();
+    float* __restrict pd = dx.data();
     parallel_for(dy.numel(), kernels::kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) pd[i] = pm[i] ? pg[i] * scale : 0.0f;
+      for (int64_t i = begin; i < end; ++i) {
+        const float kept = pg[i] * scale;
+        pd[i] = pm[i] != 0 ? kept : 0.0f;
+      }
     });
     return Grads{dx};
   });
