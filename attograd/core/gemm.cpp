@@ -3,10 +3,14 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <omp.h>
+#include <unordered_map>
 #include <vector>
 
 #include "attograd/core/profiler.h"
+#include "attograd/core/storage.h"
 #include "attograd/core/threads.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -178,7 +182,28 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
   }
 }
 
-void packed_gemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float* c, int64_t ldc, bool accumulate) {
+// Where block (j0, p0) of B starts in a B packed whole (pack_whole_b): the blocks of NC columns in
+// turn, each its KC-row slices in turn; every block before column j0 is NC wide and k deep.
+int64_t packed_offset(int64_t n, int64_t k, int64_t j0, int64_t p0) {
+  const int64_t nc = std::min(NC, n - j0), width = (nc + NR - 1) / NR * NR;
+  return j0 * k + p0 * width;
+}
+
+// op(B) (k, n) packed in the order packed_gemm reads it, all of it (for a B that many products
+// share), into `storage`; returns where it starts (64-byte aligned).
+const float* pack_whole_b(MatrixView b, int64_t n, int64_t k, std::vector<float>& storage) {
+  float* out = buffer(storage, (n + NR - 1) / NR * NR * k);
+  for (int64_t j0 = 0; j0 < n; j0 += NC) {
+    const int64_t panels = (std::min(NC, n - j0) + NR - 1) / NR;
+    for (int64_t p0 = 0; p0 < k; p0 += KC)
+      pack_b(b, n, j0, p0, std::min(KC, k - p0), 0, panels, out + packed_offset(n, k, j0, p0));
+  }
+  return out;
+}
+
+// C = op(A) op(B) [+ C]; packed_b: op(B) packed whole, or null to pack it here block by block.
+void packed_gemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, const float* packed_b, float* c,
+                 int64_t ldc, bool accumulate) {
   const int threads = omp_in_parallel() ? 1 : get_num_threads();
   // Rows of C per block: MC, or fewer so that every thread gets a block.
   const int64_t per_thread = (m + threads - 1) / threads;
@@ -186,7 +211,7 @@ void packed_gemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, fl
   const int64_t row_blocks = (m + mc_max - 1) / mc_max;
   const int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
   static thread_local std::vector<float> b_storage;
-  float* pb = buffer(b_storage, KC * nc_max);
+  float* pb = packed_b ? nullptr : buffer(b_storage, KC * nc_max);
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
@@ -197,13 +222,16 @@ void packed_gemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, fl
       for (int64_t p0 = 0; p0 < k; p0 += KC) {
         const int64_t kc = std::min(KC, k - p0);
         const bool add = accumulate || p0 > 0;
+        const float* block = packed_b ? packed_b + packed_offset(n, k, j0, p0) : pb;
+        if (!packed_b) {
 #pragma omp for schedule(static)
-        for (int64_t panel = 0; panel < panels; ++panel) pack_b(b, n, j0, p0, kc, panel, panel + 1, pb);
+          for (int64_t panel = 0; panel < panels; ++panel) pack_b(b, n, j0, p0, kc, panel, panel + 1, pb);
+        }
 #pragma omp for schedule(static)
-        for (int64_t block = 0; block < row_blocks; ++block) {
-          const int64_t i0 = block * mc_max, mc = std::min(mc_max, m - i0);
+        for (int64_t row_block = 0; row_block < row_blocks; ++row_block) {
+          const int64_t i0 = row_block * mc_max, mc = std::min(mc_max, m - i0);
           pack_a(a, m, i0, mc, p0, kc, pa);
-          macro_kernel(mc, nc, kc, pa, pb, c + i0 * ldc + j0, ldc, add);
+          macro_kernel(mc, nc, kc, pa, block, c + i0 * ldc + j0, ldc, add);
         }
       }
     }
@@ -228,11 +256,75 @@ void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float* c
   const profile::GemmScope event(m, n, k);
 #ifdef AG_PACKED_GEMM
   if (m * n * k >= kPackedWork) {
-    packed_gemm(m, n, k, a, b, c, ldc, accumulate);
+    packed_gemm(m, n, k, a, b, nullptr, c, ldc, accumulate);
     return;
   }
 #endif
   eigen_gemm(m, n, k, a, b, c, ldc, accumulate);
+}
+
+#ifdef AG_PACKED_GEMM
+namespace {
+
+// B operands packed whole, by the address of their first element: each entry remembers the storage
+// (to notice when it is gone, and its memory perhaps reused), the version it was packed at and the
+// layout, and is replaced when any of them no longer matches.
+struct PackedWeight {
+  std::weak_ptr<Storage> storage;
+  uint64_t version;
+  int64_t ld, n, k;
+  bool transposed;
+  std::vector<float> floats;
+  const float* panels = nullptr;  // in floats, aligned
+};
+
+class PackedWeights {
+ public:
+  std::shared_ptr<const PackedWeight> get(MatrixView b, const std::shared_ptr<Storage>& storage, int64_t n,
+                                          int64_t k) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(b.data);
+      if (it != entries_.end()) {
+        const PackedWeight& e = *it->second;
+        if (e.storage.lock() == storage && e.version == storage->version() && e.ld == b.ld && e.n == n &&
+            e.k == k && e.transposed == b.transposed)
+          return it->second;
+      }
+    }
+    auto packed = std::make_shared<PackedWeight>(PackedWeight{storage, storage->version(), b.ld, n, k, b.transposed, {}, nullptr});
+    packed->panels = pack_whole_b(b, n, k, packed->floats);
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [](const auto& entry) { return entry.second->storage.expired(); });
+    entries_[b.data] = packed;
+    return packed;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<const float*, std::shared_ptr<const PackedWeight>> entries_;
+};
+
+PackedWeights& packed_weights() {
+  static PackedWeights cache;
+  return cache;
+}
+
+}  // namespace
+#endif
+
+void sgemm_shared_b(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
+                    const std::shared_ptr<Storage>& b_storage, float* c, int64_t ldc, bool accumulate) {
+#ifdef AG_PACKED_GEMM
+  if (m > 0 && n > 0 && k > 0 && m * n * k >= kPackedWork && b_storage) {
+    detail::init_threads_once();
+    const profile::GemmScope event(m, n, k);
+    const std::shared_ptr<const PackedWeight> packed = packed_weights().get(b, b_storage, n, k);
+    packed_gemm(m, n, k, a, b, packed->panels, c, ldc, accumulate);
+    return;
+  }
+#endif
+  sgemm(m, n, k, a, b, c, ldc, accumulate);
 }
 
 }  // namespace ag

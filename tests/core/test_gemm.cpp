@@ -5,11 +5,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "attograd/core/gemm.h"
+#include "attograd/core/storage.h"
 #include "attograd/core/threads.h"
 
 namespace {
@@ -103,6 +106,44 @@ TEST(Sgemm, SameBitsAtOneAndTwoThreads) {
   ag::sgemm(m, n, k, {a.values.data(), k, false}, {b.values.data(), k, true}, two.data(), n, false);
   ag::set_num_threads(1);
   EXPECT_EQ(one, two);
+}
+
+// sgemm_shared_b packs B once and reuses it: the same bits as sgemm, on shapes that span several
+// column blocks and k slices, padded rows, both layouts of B; a new version of the storage (an
+// in-place write) or another storage is packed anew.
+TEST(Sgemm, SharedBGivesSgemmsBitsAndNoticesChanges) {
+  std::mt19937 gen(11);
+  for (const Case c : {Case{64, 3100, 300}, Case{7, 5921, 256}, Case{200, 40, 700}}) {
+    for (const bool tb : {false, true}) {
+      const Stored a(c.m, c.k, 1, gen);
+      const int64_t rows = tb ? c.n : c.k, cols = tb ? c.k : c.n;
+      auto storage = std::make_shared<ag::Storage>(rows * (cols + 2));
+      const Stored b(rows, cols, 2, gen);
+      std::copy(b.values.begin(), b.values.end(), storage->data());
+      const ag::MatrixView bv{storage->data(), cols + 2, tb};
+      std::vector<float> want(c.m * c.n), got(c.m * c.n);
+      for (int call = 0; call < 3; ++call) {  // the first packs, the next ones reuse
+        ag::sgemm(c.m, c.n, c.k, {a.values.data(), a.ld, false}, bv, want.data(), c.n, false);
+        ag::sgemm_shared_b(c.m, c.n, c.k, {a.values.data(), a.ld, false}, bv, storage, got.data(), c.n, false);
+        ASSERT_EQ(got, want) << "(" << c.m << ", " << c.n << ", " << c.k << ") tb " << tb << " call " << call;
+        if (call == 1) {  // an in-place write, as an optimizer step makes: the cached panels are stale
+          storage->data()[3] += 1.0f;
+          storage->bump_version();
+        }
+      }
+    }
+  }
+  // A storage freed and another at the same place (malloc reuses it): packed anew, not read stale.
+  std::vector<float> first, second;
+  for (const float value : {1.0f, 2.0f}) {
+    auto storage = std::make_shared<ag::Storage>(256 * 64);
+    std::fill_n(storage->data(), 256 * 64, value);
+    std::vector<float> a(64 * 256, 1.0f), out(64 * 64);
+    ag::sgemm_shared_b(64, 64, 256, {a.data(), 256, false}, {storage->data(), 256, true}, storage, out.data(), 64, false);
+    (value == 1.0f ? first : second) = out;
+  }
+  EXPECT_EQ(first[0], 256.0f);
+  EXPECT_EQ(second[0], 512.0f);
 }
 
 }  // namespace

@@ -317,3 +317,21 @@ TEST(Linear, Errors) {
                   {"linear", "(5)", "(4, 3)"});
   expect_mentions(error_of([] { ag::linear(ag::zeros({2, 3}), ag::zeros({3})); }), {"linear", "(2, 3)", "(3)"});
 }
+
+namespace {
+// Without recording, linear keeps its weight's packed form between calls (ag::sgemm_shared_b): the
+// same values as with recording, and an optimizer-style in-place update is seen at the next call.
+TEST(Linear, UnrecordedCallsReuseThePackedWeightUntilItChanges) {
+  ag::Generator gen(3);
+  const ag::Tensor w = ag::randn({300, 256}, gen).requires_grad_(), b = ag::randn({300}, gen).requires_grad_();
+  const ag::Tensor x = ag::randn({40, 256}, gen);
+  const std::vector<float> recorded = ag::linear(x, w, b).to_vector();
+  ag::NoGradGuard no_grad;
+  EXPECT_EQ(ag::linear(x, w, b).to_vector(), recorded);
+  EXPECT_EQ(ag::linear(x, w, b).to_vector(), recorded);  // from the kept panels
+  w.mutable_data()[0] += 1.0f;                             // row 0 of the weight, as a step would change it
+  const std::vector<float> after = ag::linear(x, w, b).to_vector();
+  EXPECT_FLOAT_EQ(after[0], recorded[0] + x.data()[0]);
+  EXPECT_EQ(after[1], recorded[1]);
+}
+}  // namespace

@@ -188,8 +188,14 @@ Tensor linear_through_rows(const char* op, const Tensor& x, const Tensor& weight
       for (int64_t r = r0; r < r1; ++r) std::copy_n(pb, count, py + r * count);
     });
   }
-  sgemm(rows, count, in, {x.data(), in, false}, {weight.data() + begin * in, in, true}, y.data(), count,
-        bias.defined());
+  // Without recording (decoding, evaluation) a parameter's weight is the same from call to call: its
+  // packed form is kept. While training it changes at every step, and packing it is cheap next to
+  // the forward and backward products of a batch.
+  const MatrixView w_rows{weight.data() + begin * in, in, true};
+  if (!grad_enabled() && weight.is_leaf() && weight.requires_grad())
+    sgemm_shared_b(rows, count, in, {x.data(), in, false}, w_rows, weight.storage(), y.data(), count, bias.defined());
+  else
+    sgemm(rows, count, in, {x.data(), in, false}, w_rows, y.data(), count, bias.defined());
 
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();
