@@ -266,7 +266,8 @@ void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float* c
 #ifdef AG_PACKED_GEMM
 namespace {
 
-// B operands packed whole, by the address of their first element: each entry remembers the storage
+// B operands packed whole, by the address of their first element and their layout: each entry
+// remembers the storage
 // (to notice when it is gone, and its memory perhaps reused), the version it was packed at and the
 // layout, and is replaced when any of them no longer matches.
 struct PackedWeight {
@@ -284,7 +285,7 @@ class PackedWeights {
                                           int64_t k) {
     {
       std::lock_guard lock(mutex_);
-      auto it = entries_.find(b.data);
+      auto it = entries_.find({b.data, b.transposed});
       if (it != entries_.end()) {
         const PackedWeight& e = *it->second;
         if (e.storage.lock() == storage && e.version == storage->version() && e.ld == b.ld && e.n == n &&
@@ -296,13 +297,21 @@ class PackedWeights {
     packed->panels = pack_whole_b(b, n, k, packed->floats);
     std::lock_guard lock(mutex_);
     std::erase_if(entries_, [](const auto& entry) { return entry.second->storage.expired(); });
-    entries_[b.data] = packed;
+    entries_[{b.data, b.transposed}] = packed;
     return packed;
   }
 
  private:
+  struct Key {  // a weight is read both ways: W^T in forward, W in backward
+    const float* data;
+    bool transposed;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<const float*>()(k.data) ^ (k.transposed ? 1 : 0); }
+  };
   std::mutex mutex_;
-  std::unordered_map<const float*, std::shared_ptr<const PackedWeight>> entries_;
+  std::unordered_map<Key, std::shared_ptr<const PackedWeight>, KeyHash> entries_;
 };
 
 PackedWeights& packed_weights() {

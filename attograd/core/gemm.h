@@ -26,7 +26,7 @@ struct MatrixView {
 void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float* c, int64_t ldc, bool accumulate);
 
 /// sgemm for a B that many products share unchanged, such as a layer's weight while decoding or
-/// evaluating: B's packed form is kept (one per B, keyed by its first element's address) and reused
+/// evaluating: B's packed form is kept (one per B and layout, keyed by its first element's address) and reused
 /// until b_storage, the storage B lies in, has a new version (an in-place write) or is gone. Saves
 /// packing B at every call, which costs as much as the multiply-adds when A has few rows (a decoding
 /// step). The results are those of sgemm, bit for bit.

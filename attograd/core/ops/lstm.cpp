@@ -19,14 +19,8 @@ namespace ag {
 
 namespace {
 
-using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixMap = Eigen::Map<RowMajorMatrix>;
-using ConstMatrixMap = Eigen::Map<const RowMajorMatrix>;
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
-
-// Multiply-adds per thread below which one step's rows are not split across threads.
-constexpr int64_t kStepWork = 1 << 17;
 
 // The packed layout (torch's PackedSequence): sequences sorted longest first (ties keep batch
 // order), so that at step s the sequences still running are the sorted rows r < count[s]. The rows of
@@ -152,9 +146,6 @@ struct LSTMTape {
   Tensor h0, c0;  // (B, H) initial states in sorted order, undefined for zeros
 };
 
-// Rows of one step per thread: enough multiply-adds to pay for waking the threads.
-int64_t step_grain(int64_t H) { return kernels::grain_for(4 * H * H, kStepWork); }
-
 // Which inputs of lstm_layer want a gradient.
 struct Needs {
   bool x, h0, c0, w_ih, w_hh, b_ih, b_hh;
@@ -179,11 +170,11 @@ TimeGradients backprop_through_time(const LSTMTape& tape, const Tensor& w_hh, co
   const float* dc_n = dout[2].defined() ? dout[2].data() : nullptr;
   const float *gates = tape.gates.data(), *c = tape.c.data(), *tc = tape.tc.data();
   const float* c0 = tape.c0.defined() ? tape.c0.data() : nullptr;
-  const ConstMatrixMap whh(w_hh.data(), G, H);
+  const MatrixView whh{w_hh.data(), H, false};
 
   TimeGradients out{empty({N, G}), kernels::Scratch(B * H), kernels::Scratch(B * H)};
   const kernels::Scratch &dh = out.dh, &dc = out.dc;  // running gradients of h and c, sorted rows
-  const int64_t grain = step_grain(H);
+  const int64_t grain = kernels::grain_for(G);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     const int64_t n = p.count[s], ending = p.count[s + 1];  // rows >= ending take their last step here
     const float* a_s = gates + p.offset[s] * G;
@@ -203,9 +194,9 @@ TimeGradients backprop_through_time(const LSTMTape& tape, const Tensor& w_hh, co
           ArrayMap(&dh[r * H], H) += ConstArrayMap(dy + p.source_row(s, r) * H, H);
       gates_backward(a_s + r0 * G, tc + (p.offset[s] + r0) * H, c_prev ? c_prev + r0 * H : nullptr, &dh[r0 * H],
                      &dc[r0 * H], da_s + r0 * G, r1 - r0, H);
-      if (propagate_h)  // dh_prev (rows, H) = da_s (rows, 4H) @ W_hh (4H, H)
-        MatrixMap(&dh[r0 * H], r1 - r0, H).noalias() = ConstMatrixMap(da_s + r0 * G, r1 - r0, G) * whh;
     });
+    if (propagate_h)  // dh_prev (rows, H) = da_s (rows, 4H) @ W_hh (4H, H), W_hh packed once for all steps
+      sgemm_shared_b(n, H, G, {da_s, G, false}, whh, w_hh.storage(), dh.data(), H, /*accumulate=*/false);
   }
   return out;
 }
@@ -342,25 +333,25 @@ ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor&
     sort_rows(c0.data(), tape->c0.data(), p, H);
   }
 
-  // The recurrence: per step one GEMM h_prev (n, H) @ W_hh^T (H, 4H) and the gate kernel, both split
-  // over the step's rows (each thread runs its own small GEMM: one parallel region per step; inside
-  // lstm_bidirectional_layer's sections they run inline on the section's thread).
+  // The recurrence: per step one GEMM h_prev (n, H) @ W_hh^T (H, 4H), with W_hh^T packed once for
+  // all steps (sgemm_shared_b; it is the same matrix at every step), then the gate kernel split over
+  // the step's rows. Inside lstm_bidirectional_layer's sections both run on the section's thread.
   tape->c = empty({N, H});
   tape->tc = empty({N, H});
   tape->h = empty({N, H});
   float* c = tape->c.data();
   float* tc = tape->tc.data();
   float* h = tape->h.data();
-  const ConstMatrixMap whh(w_hh.data(), G, H);
-  const int64_t grain = step_grain(H);
+  const MatrixView whh_t{w_hh.data(), H, true};
+  const int64_t grain = kernels::grain_for(G);
   for (int64_t s = 0; s < p.steps; ++s) {
     float* a_s = gates + p.offset[s] * G;
     const float* h_prev = s > 0 ? h + p.offset[s - 1] * H : (h0.defined() ? tape->h0.data() : nullptr);
     const float* c_prev = s > 0 ? c + p.offset[s - 1] * H : (c0.defined() ? tape->c0.data() : nullptr);
     const int64_t o = p.offset[s] * H;
+    if (h_prev)  // a (rows, 4H) += h_prev (rows, H) @ W_hh^T (H, 4H)
+      sgemm_shared_b(p.count[s], G, H, {h_prev, H, false}, whh_t, w_hh.storage(), a_s, G, /*accumulate=*/true);
     parallel_for(p.count[s], grain, [&](int64_t r0, int64_t r1) {
-      if (h_prev)  // a (rows, 4H) += h_prev (rows, H) @ W_hh^T (H, 4H)
-        MatrixMap(a_s + r0 * G, r1 - r0, G).noalias() += ConstMatrixMap(h_prev + r0 * H, r1 - r0, H) * whh.transpose();
       gates_forward(a_s + r0 * G, c_prev ? c_prev + r0 * H : nullptr, c + o + r0 * H, tc + o + r0 * H,
                     h + o + r0 * H, r1 - r0, H);
     });
@@ -410,13 +401,11 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
   check_inputs(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh);
   detail::init_threads_once();
   const ForwardPass f = run_forward(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
-  profile::add_flops(recurrent_flops(*f.tape, h0.defined()));  // the input projection is an sgemm event
   const Needs need = needs_of(x, h0, c0, {w_ih, w_hh, b_ih, b_hh});
   std::vector<Tensor> outs = record_multi(
       reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {f.output, f.h_n, f.c_n},
       [tape = f.tape, sx = Saved(need.w_ih ? x : Tensor()), sw_ih = Saved(need.x ? w_ih : Tensor()),
-       sw_hh = Saved(w_hh), need, has_h0 = h0.defined()](const Grads& dout) {
-        profile::add_flops(recurrent_flops(*tape, has_h0));  // dh_prev; the other products are sgemm events
+       sw_hh = Saved(w_hh), need](const Grads& dout) {  // its products are sgemm events
         return lstm_backward(*tape, *sx, *sw_ih, *sw_hh, dout, need);
       });
   return {outs[0], outs[1], outs[2]};
