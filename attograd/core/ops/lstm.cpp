@@ -301,8 +301,12 @@ struct ForwardPass {
   Tensor output, h_n, c_n;
 };
 
+// share_w_ih: keep W_ih's packed form for the next call (nothing is recorded, so the weights stay as
+// they are: decoding runs an LSTMCell once per step). Decided by the caller: grad mode is the calling
+// thread's, and this may run on a worker.
 ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor& h0, const Tensor& c0,
-                        const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
+                        const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse,
+                        bool share_w_ih) {
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1), G = 4 * H;
   auto tape = std::make_shared<LSTMTape>();
   tape->packing = make_packing(lengths, B, T, reverse);
@@ -322,7 +326,9 @@ ForwardPass run_forward(const Tensor& x, const IntTensor& lengths, const Tensor&
     });
     kernels::Scratch xp(N * I);
     pack(x.data(), xp.data(), p, I);
-    sgemm(N, G, I, {xp.data(), I, false}, {w_ih.data(), I, true}, gates, G, /*accumulate=*/true);
+    const MatrixView wih_t{w_ih.data(), I, true};
+    if (share_w_ih) sgemm_shared_b(N, G, I, {xp.data(), I, false}, wih_t, w_ih.storage(), gates, G, /*accumulate=*/true);
+    else sgemm(N, G, I, {xp.data(), I, false}, wih_t, gates, G, /*accumulate=*/true);
   }
   if (h0.defined()) {
     tape->h0 = empty({B, H});
@@ -389,6 +395,10 @@ double recurrent_flops(const LSTMTape& t, bool has_h0) {
   return 2.0 * static_cast<double>(t.packing.rows() - first_rows) * H * 4.0 * H;
 }
 
+// True when w_ih's packed form should be kept between calls: nothing is recorded (the weights cannot
+// change within a decode or an evaluation) and it is a parameter.
+bool shares_weights(const Tensor& w_ih) { return !grad_enabled() && w_ih.is_leaf() && w_ih.requires_grad(); }
+
 // Two threads for the two directions when the thread count allows, else one after the other.
 bool run_directions_concurrently() { return get_num_threads() >= 2 && !omp_in_parallel(); }
 
@@ -400,7 +410,7 @@ LSTMLayerOutput lstm_layer(const Tensor& x, const IntTensor& lengths, const Tens
   const profile::OpScope scope("lstm_layer", {&x, &h0, &c0});
   check_inputs(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh);
   detail::init_threads_once();
-  const ForwardPass f = run_forward(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
+  const ForwardPass f = run_forward(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, shares_weights(w_ih));
   const Needs need = needs_of(x, h0, c0, {w_ih, w_hh, b_ih, b_hh});
   std::vector<Tensor> outs = record_multi(
       reverse ? "lstm_layer_reverse" : "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {f.output, f.h_n, f.c_n},
@@ -425,13 +435,16 @@ BidirectionalLSTMOutput lstm_bidirectional_layer(const Tensor& x, const IntTenso
                reverse.bias_hh);
   detail::init_threads_once();
   ForwardPass f, r;
+  const bool share_f = shares_weights(forward.weight_ih), share_r = shares_weights(reverse.weight_ih);
   const profile::GemmEventsOff counted_here;  // the products may run on two threads: counted below
 #pragma omp parallel sections num_threads(2) if (run_directions_concurrently())
   {
 #pragma omp section
-    f = run_forward(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih, forward.bias_hh, false);
+    f = run_forward(x, lengths, h0_forward, c0_forward, forward.weight_ih, forward.weight_hh, forward.bias_ih,
+                    forward.bias_hh, false, share_f);
 #pragma omp section
-    r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih, reverse.bias_hh, true);
+    r = run_forward(x, lengths, h0_reverse, c0_reverse, reverse.weight_ih, reverse.weight_hh, reverse.bias_ih,
+                    reverse.bias_hh, true, share_r);
   }
   const double forward_flops = input_flops(*f.tape) + recurrent_flops(*f.tape, h0_forward.defined()) +
                                input_flops(*r.tape) + recurrent_flops(*r.tape, h0_reverse.defined());
