@@ -1,7 +1,9 @@
 #include "examples/imdb/dataset.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <filesystem>
+#include <unordered_map>
 
 #include "attograd/core/error.h"
 #include "attograd/core/threads.h"
@@ -10,10 +12,19 @@
 
 namespace imdb {
 
-ag::data::Vocab build_vocab(const std::vector<std::vector<std::string>>& tokenized, int64_t num_words) {
+std::vector<std::string> TokenizedSplit::words(int64_t i) const {
+  std::vector<std::string> out;
+  for (const int32_t t : reviews[i]) out.push_back(types[t]);
+  return out;
+}
+
+ag::data::Vocab build_vocab(const TokenizedSplit& split, int64_t num_words) {
   ag::check(num_words > kUnknownId + 1, "--vocab {} leaves no room for words next to the 3 reserved ids", num_words);
+  std::vector<int64_t> count(split.types.size(), 0);
+  for (const auto& review : split.reviews)
+    for (const int32_t t : review) ++count[t];
   ag::data::WordCounts counts;
-  for (const auto& words : tokenized) ag::data::count_words(words, counts);
+  for (size_t t = 0; t < split.types.size(); ++t) counts.emplace(split.types[t], count[t]);
   return ag::data::Vocab::build(counts, {"<pad>", "<start>", "<unk>"}, "<unk>", num_words);
 }
 
@@ -23,12 +34,18 @@ std::vector<int64_t> encode(const std::vector<std::string>& words, const ag::dat
   return ids;
 }
 
-Examples encode_all(const std::vector<std::vector<std::string>>& tokenized, const std::vector<float>& labels,
-                    const ag::data::Vocab& vocab) {
+Examples encode_all(const TokenizedSplit& split, const ag::data::Vocab& vocab) {
+  std::vector<int64_t> id_of(split.types.size());  // each distinct word looked up once
+  for (size_t t = 0; t < split.types.size(); ++t) id_of[t] = vocab.id(split.types[t]);
   Examples out;
-  out.ids.reserve(tokenized.size());
-  for (const auto& words : tokenized) out.ids.push_back(encode(words, vocab));
-  out.labels = labels;
+  out.ids.reserve(split.reviews.size());
+  for (const auto& review : split.reviews) {
+    std::vector<int64_t> ids{kStartId};
+    ids.reserve(review.size() + 1);
+    for (const int32_t t : review) ids.push_back(id_of[t]);
+    out.ids.push_back(std::move(ids));
+  }
+  out.labels = split.labels;
   return out;
 }
 
@@ -55,14 +72,33 @@ TokenizedSplit load_split(const std::string& data_dir, const std::string& split,
                reviews.skipped, reviews.warnings.front());
   TokenizedSplit out;
   out.root = std::filesystem::absolute(root).string();
-  out.words.resize(reviews.reviews.size());
-  out.labels.resize(reviews.reviews.size());
-  ag::parallel_for(static_cast<int64_t>(reviews.reviews.size()), 64, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      out.words[i] = ag::data::tokenize_review(reviews.reviews[i].text);
-      out.labels[i] = static_cast<float>(reviews.reviews[i].label);
+  const int64_t n = static_cast<int64_t>(reviews.reviews.size());
+  out.reviews.resize(n);
+  out.labels.resize(n);
+  // Tokenize a chunk of reviews on every thread, then intern its words here, in review order (so the
+  // types come out in the same order whatever the thread count); each review's text goes once read.
+  std::unordered_map<std::string, int32_t> index;
+  constexpr int64_t kChunk = 1024;
+  std::vector<std::vector<std::string>> words(kChunk);
+  for (int64_t c = 0; c < n; c += kChunk) {
+    const int64_t len = std::min(kChunk, n - c);
+    ag::parallel_for(len, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        words[i] = ag::data::tokenize_review(reviews.reviews[c + i].text);
+        std::string().swap(reviews.reviews[c + i].text);
+      }
+    });
+    for (int64_t i = 0; i < len; ++i) {
+      std::vector<int32_t>& review = out.reviews[c + i];
+      review.reserve(words[i].size());
+      for (std::string& w : words[i]) {
+        const auto [it, fresh] = index.try_emplace(w, static_cast<int32_t>(out.types.size()));
+        if (fresh) out.types.push_back(std::move(w));
+        review.push_back(it->second);
+      }
+      out.labels[c + i] = static_cast<float>(reviews.reviews[c + i].label);
     }
-  });
+  }
   return out;
 }
 

@@ -79,8 +79,8 @@ void write_predictions(const std::string& path, const imdb::Examples& examples, 
 
 int run_eval(const std::string& checkpoint, const std::string& data, int64_t batch, const std::string& predictions) {
   Loaded m = load_model(checkpoint);
-  const imdb::TokenizedSplit test = imdb::load_split(ag::data::data_flag_for_run(data, m.data_dir), "test");
-  const imdb::Examples examples = imdb::encode_all(test.words, test.labels, m.vocab);
+  const imdb::Examples examples =
+      imdb::encode_all(imdb::load_split(ag::data::data_flag_for_run(data, m.data_dir), "test"), m.vocab);
   std::vector<float> probabilities;
   const imdb::Evaluation e = imdb::evaluate(*m.model, examples, {}, batch, /*show_progress=*/true, &probabilities);
   if (!predictions.empty()) write_predictions(predictions, examples, m.model->config(), probabilities);

@@ -97,10 +97,10 @@ Data load_data(TrainOptions& o, ModelConfig& config, const std::optional<ag::tra
   o.data_dir = train_split.root;  // the test split comes from the same folder
   if (o.test) ag::data::check_imdb_split(o.data_dir, "test");  // now, not after hours of training
   Data d{last ? ag::data::Vocab::from_tokens(last->vocab.at("words"), "<unk>")
-              : build_vocab(train_split.words, config.vocab_size),
+              : build_vocab(train_split, config.vocab_size),
          {}, {}, {}};
   config.vocab_size = d.vocab.size();
-  d.examples = encode_all(train_split.words, train_split.labels, d.vocab);
+  d.examples = encode_all(train_split, d.vocab);
   if (!run_data.is_null()) {
     const int64_t run_reviews = run_data.at("train_reviews");
     ag::check(run_reviews == d.examples.size(),
@@ -128,8 +128,7 @@ std::string run_config(const TrainOptions& o, const ModelConfig& config, const a
 double test_best(const ag::train::Trainer& trainer, const TrainOptions& o, const Data& d, Classifier& model,
                  const TrainResult& r) {
   model.load_state_dict(ag::train::load_checkpoint(trainer.checkpoints().best_path().string(), false).model);
-  const TokenizedSplit test_split = load_split(o.data_dir, "test");
-  const Examples test_set = encode_all(test_split.words, test_split.labels, d.vocab);
+  const Examples test_set = encode_all(load_split(o.data_dir, "test"), d.vocab);
   const Evaluation test = trainer.distributed() ? evaluate_across_ranks(model, test_set, {}, 256, true)
                                                 : evaluate(model, test_set, {}, 256, true);
   fmt::print("test: accuracy {:.2f}% (loss {:.4f}) on {} reviews with best.h5 (epoch {}, val accuracy {:.2f}%)\n",
@@ -172,8 +171,7 @@ void export_batches(const TrainOptions& o, const Data& d, const ModelConfig& con
       f.write("/" + name + "/labels", all.labels);
     };
     write_set("val", train_set, val_idx);
-    const TokenizedSplit test_split = load_split(o.data_dir, "test");
-    const Examples test = encode_all(test_split.words, test_split.labels, d.vocab);
+    const Examples test = encode_all(load_split(o.data_dir, "test"), d.vocab);
     std::vector<int64_t> everyone(test.size());
     std::iota(everyone.begin(), everyone.end(), int64_t{0});
     write_set("test", test, everyone);
