@@ -213,6 +213,33 @@ void packed_gemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, co
   static thread_local std::vector<float> b_storage;
   float* pb = packed_b ? nullptr : buffer(b_storage, KC * nc_max);
 
+  // Few rows (a decoding step, an LSTM step): one block of rows, packed once and shared, and the
+  // threads take B's panels in turns instead, so each reads its part of B, not all of it. Every
+  // element is summed as in the row split below: the same tiles, the same order.
+  if (threads > 1 && m <= MC && n >= 2 * threads * NR) {
+    static thread_local std::vector<float> shared_a;
+    float* pa = buffer(shared_a, (m + MR - 1) / MR * MR * KC);
+#pragma omp parallel num_threads(threads)
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+      const int64_t nc = std::min(NC, n - j0), panels = (nc + NR - 1) / NR;
+      for (int64_t p0 = 0; p0 < k; p0 += KC) {
+        const int64_t kc = std::min(KC, k - p0);
+        const bool add = accumulate || p0 > 0;
+        const float* block = packed_b ? packed_b + packed_offset(n, k, j0, p0) : pb;
+        if (!packed_b) {
+#pragma omp for schedule(static) nowait
+          for (int64_t panel = 0; panel < panels; ++panel) pack_b(b, n, j0, p0, kc, panel, panel + 1, pb);
+        }
+#pragma omp single
+        pack_a(a, m, 0, m, p0, kc, pa);  // its barrier also waits for the panels of B
+#pragma omp for schedule(static)
+        for (int64_t panel = 0; panel < panels; ++panel)
+          macro_kernel(m, std::min(NR, nc - panel * NR), kc, pa, block + panel * NR * kc, c + j0 + panel * NR, ldc, add);
+      }
+    }
+    return;
+  }
+
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     static thread_local std::vector<float> a_storage;

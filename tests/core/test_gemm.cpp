@@ -96,16 +96,18 @@ TEST(Sgemm, EmptySumZeroesOrKeepsC) {
 }
 
 TEST(Sgemm, SameBitsAtOneAndTwoThreads) {
-  const int64_t m = 203, n = 150, k = 400;
-  std::mt19937 gen(5);
-  const Stored a(m, k, 0, gen), b(n, k, 0, gen);
-  std::vector<float> one(m * n), two(m * n);
-  ag::set_num_threads(1);
-  ag::sgemm(m, n, k, {a.values.data(), k, false}, {b.values.data(), k, true}, one.data(), n, false);
-  ag::set_num_threads(2);
-  ag::sgemm(m, n, k, {a.values.data(), k, false}, {b.values.data(), k, true}, two.data(), n, false);
-  ag::set_num_threads(1);
-  EXPECT_EQ(one, two);
+  // Many rows: the threads split the rows; few rows: they split B's panels instead.
+  for (const Case c : {Case{203, 150, 400}, Case{40, 600, 300}, Case{7, 3100, 260}}) {
+    std::mt19937 gen(5);
+    const Stored a(c.m, c.k, 0, gen), b(c.n, c.k, 0, gen);
+    std::vector<float> one(c.m * c.n), two(c.m * c.n);
+    ag::set_num_threads(1);
+    ag::sgemm(c.m, c.n, c.k, {a.values.data(), c.k, false}, {b.values.data(), c.k, true}, one.data(), c.n, false);
+    ag::set_num_threads(2);
+    ag::sgemm(c.m, c.n, c.k, {a.values.data(), c.k, false}, {b.values.data(), c.k, true}, two.data(), c.n, false);
+    ag::set_num_threads(1);
+    EXPECT_EQ(one, two) << "(" << c.m << ", " << c.n << ", " << c.k << ")";
+  }
 }
 
 // sgemm_shared_b packs B once and reuses it: the same bits as sgemm, on shapes that span several
