@@ -59,7 +59,7 @@ def speed(args):
     training_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB: loading and training
     model.eval()
     eval_seconds = 0.0
-    with torch.inference_mode():  # PyTorch's fastest mode for inference
+    with torch.no_grad():
         for i in range(args.warmup + args.steps):
             ids, lengths, _ = batches[i % len(batches)]
             start = time.perf_counter()

@@ -260,7 +260,7 @@ def make_model(config):
     return RnnSeq2Seq(config) if config["arch"] == "rnn" else TransformerSeq2Seq(config)
 
 
-@torch.inference_mode()  # PyTorch's fastest mode for inference
+@torch.no_grad()
 def greedy(model, src, src_lengths, max_len):
     """decode.cpp's greedy_translate: at each step the most likely token other than <pad> and <sos>
     (the first on ties), a sentence ends at its first <eos> (not returned) or after max_len steps;
@@ -298,7 +298,7 @@ def length_penalty(length, alpha):
     return 1.0 if alpha == 0 else ((5.0 + length) / 6.0) ** alpha
 
 
-@torch.inference_mode()
+@torch.no_grad()
 def beam_search(model, src, src_lengths, beam_size, alpha, max_len):
     """decode.cpp's beam_translate, batched over the sentences: every live hypothesis of every sentence
     is one row of a single model.step call. Per step and sentence, the candidates (live beam i, token v)
