@@ -205,9 +205,11 @@ const float* pack_whole_b(MatrixView b, int64_t n, int64_t k, std::vector<float>
 void packed_gemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, const float* packed_b, float* c,
                  int64_t ldc, bool accumulate) {
   const int threads = omp_in_parallel() ? 1 : get_num_threads();
-  // Rows of C per block: MC, or fewer so that every thread gets a block.
-  const int64_t per_thread = (m + threads - 1) / threads;
-  const int64_t mc_max = std::max(MR, std::min(MC, (per_thread + MR - 1) / MR * MR));
+  // Blocks of at most MC rows of C, as many as a multiple of the thread count so that the threads
+  // get equal shares (3 blocks on 2 threads would leave one thread idle a third of the time).
+  const int64_t at_least = (m + MC - 1) / MC;
+  const int64_t wanted = (at_least + threads - 1) / threads * threads;
+  const int64_t mc_max = std::max(MR, ((m + wanted - 1) / wanted + MR - 1) / MR * MR);
   const int64_t row_blocks = (m + mc_max - 1) / mc_max;
   const int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
   static thread_local std::vector<float> b_storage;
