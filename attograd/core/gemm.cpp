@@ -62,28 +62,6 @@ float* buffer(std::vector<float>& storage, int64_t floats) {
   return reinterpret_cast<float*>((address + 63) & ~uintptr_t{63});
 }
 
-// op(A)[i0 .. i0+mc, p0 .. p0+kc] -> panels of MR rows, each kc columns of MR floats (0 past row m).
-void pack_a(MatrixView a, int64_t m, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
-  for (int64_t i = i0; i < i0 + mc; i += MR, out += MR * kc) {
-    const int64_t rows = std::min(MR, m - i);
-    if (a.transposed) {  // op(A)[i, p] = stored[p, i]: the MR values of one p are adjacent
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = a.data + (p0 + p) * a.ld + i;
-        for (int64_t r = 0; r < MR; ++r) out[p * MR + r] = r < rows ? src[r] : 0.0f;
-      }
-    } else {
-      for (int64_t r = 0; r < MR; ++r) {
-        if (r >= rows) {
-          for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = 0.0f;
-          continue;
-        }
-        const float* src = a.data + (i + r) * a.ld + p0;
-        for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = src[p];
-      }
-    }
-  }
-}
-
 // Transposes the 8 x 8 matrix whose rows are the 8 registers, in place.
 void transpose_8x8(__m256 r[8]) {
   __m256 t[8], u[8];
@@ -100,6 +78,46 @@ void transpose_8x8(__m256 r[8]) {
   for (int q = 0; q < 4; ++q) {  // and the 128-bit halves of rows 0-3 with those of rows 4-7
     r[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
     r[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
+  }
+}
+
+// op(A)[i0 .. i0+mc, p0 .. p0+kc] -> panels of MR rows, each kc columns of MR floats (0 past row m).
+void pack_a(MatrixView a, int64_t m, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
+  static_assert(MR == 6, "the vector paths below move 6 floats per p");
+  for (int64_t i = i0; i < i0 + mc; i += MR, out += MR * kc) {
+    const int64_t rows = std::min(MR, m - i);
+    if (a.transposed && rows == MR) {  // op(A)[i, p] = stored[p, i]: the MR values of one p are adjacent
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * MR, a.data + (p0 + p) * a.ld + i, MR * sizeof(float));
+    } else if (a.transposed) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a.data + (p0 + p) * a.ld + i;
+        for (int64_t r = 0; r < MR; ++r) out[p * MR + r] = r < rows ? src[r] : 0.0f;
+      }
+    } else if (rows == MR) {  // a full panel: 8 columns of the 6 rows at a time, transposed in registers
+      int64_t p = 0;
+      for (; p + 8 <= kc; p += 8) {
+        __m256 block[8];
+        for (int r = 0; r < 8; ++r)
+          block[r] = r < MR ? _mm256_loadu_ps(a.data + (i + r) * a.ld + p0 + p) : _mm256_setzero_ps();
+        transpose_8x8(block);  // block[q] = column p + q: the 6 values (and 2 zeros) of one p
+        for (int q = 0; q < 8; ++q) {  // 4 + 2 floats (a masked store is slow on AMD's cores)
+          float* dst = out + (p + q) * MR;
+          _mm_storeu_ps(dst, _mm256_castps256_ps128(block[q]));
+          _mm_storel_pi(reinterpret_cast<__m64*>(dst + 4), _mm256_extractf128_ps(block[q], 1));
+        }
+      }
+      for (; p < kc; ++p)
+        for (int64_t r = 0; r < MR; ++r) out[p * MR + r] = a.data[(i + r) * a.ld + p0 + p];
+    } else {
+      for (int64_t r = 0; r < MR; ++r) {
+        if (r >= rows) {
+          for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = 0.0f;
+          continue;
+        }
+        const float* src = a.data + (i + r) * a.ld + p0;
+        for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = src[p];
+      }
+    }
   }
 }
 
