@@ -139,6 +139,27 @@ bool better(const Candidate& a, const Candidate& b) {
   return a.beam != b.beam ? a.beam < b.beam : a.token < b.token;
 }
 
+// The best `count` extensions of the live hypotheses, best first: (live[i], token v) for every
+// allowed v with a finite log-probability rows[i * V + v], ranked by `better`. One pass over the
+// n x V scores keeping the best so far in a small sorted list: most candidates lose to the worst of
+// it at the first comparison, and none is stored.
+std::vector<Candidate> best_candidates(const std::vector<Partial>& live, const float* rows, int64_t V, int64_t count) {
+  std::vector<Candidate> best;
+  best.reserve(count + 1);
+  for (int64_t i = 0; i < static_cast<int64_t>(live.size()); ++i) {
+    const float* row = rows + i * V;
+    const double score = live[i].score;
+    for (int64_t v = 0; v < V; ++v) {
+      if (!allowed(v) || !std::isfinite(row[v])) continue;
+      const Candidate c{score + row[v], i, v};
+      if (static_cast<int64_t>(best.size()) == count && !better(c, best.back())) continue;
+      best.insert(std::upper_bound(best.begin(), best.end(), c, better), c);
+      if (static_cast<int64_t>(best.size()) > count) best.pop_back();
+    }
+  }
+  return best;
+}
+
 // What one sentence's search holds between steps.
 struct Search {
   std::vector<Partial> live;  // rows of the state, in order
@@ -184,18 +205,10 @@ std::vector<std::vector<Hypothesis>> beam_translate(Seq2Seq& model, const IntTen
       Search& s = searches[b];
       if (s.done) continue;
       const int64_t n = static_cast<int64_t>(s.live.size()), length = src_lengths.data()[b];
-      std::vector<Candidate> candidates;
-      candidates.reserve(n * V);
-      for (int64_t i = 0; i < n; ++i) {
-        const float* row = logp.data() + (base + i) * V;
-        for (int64_t v = 0; v < V; ++v)
-          if (allowed(v) && std::isfinite(row[v])) candidates.push_back({s.live[i].score + row[v], i, v});
-      }
-      const auto top = candidates.begin() + std::min<int64_t>(2 * k, static_cast<int64_t>(candidates.size()));
-      std::partial_sort(candidates.begin(), top, candidates.end(), better);
+      const std::vector<Candidate> candidates = best_candidates(s.live, logp.data() + base * V, V, 2 * k);
       std::vector<Partial> live;
       std::vector<int64_t> sentence_rows;
-      for (auto it = candidates.begin(); it != top; ++it) {
+      for (auto it = candidates.begin(); it != candidates.end(); ++it) {
         const int64_t rank = it - candidates.begin();
         if (static_cast<int64_t>(live.size()) == k && rank >= k) break;
         const bool eos = it->token == kEos;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -164,6 +165,18 @@ void check_tokens(const DecoderState& state, const IntTensor& last_tokens, const
 
 }  // namespace
 
+bool DecoderState::keeps_sentences(const std::vector<int64_t>& rows) {
+  std::vector<int64_t> next(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ag::check(rows[i] >= 0 && rows[i] < static_cast<int64_t>(sentence.size()), "reorder: row {} is out of range for {} rows",
+              rows[i], sentence.size());
+    next[i] = sentence[rows[i]];
+  }
+  const bool same = next == sentence;
+  sentence = std::move(next);
+  return same;
+}
+
 Seq2Seq::Seq2Seq(const TranslationConfig& config) : config_(config) { config.validate(); }
 
 void Seq2Seq::check_inputs(const IntTensor& src, const IntTensor& src_lengths, const IntTensor* trg_in,
@@ -269,6 +282,8 @@ std::unique_ptr<DecoderState> TransformerSeq2Seq::start(const IntTensor& src, co
   auto state = std::make_unique<TransformerState>();
   const Tensor memory = encode(src, src_lengths);
   state->rows = src.size(0);
+  state->sentence.resize(state->rows);
+  std::iota(state->sentence.begin(), state->sentence.end(), int64_t{0});
   state->src_mask = padding_mask(src_lengths, src.size(1));
   for (auto& layer : decoder->layers) {
     auto [k, v] = layer->multihead_attn->project_key_value(memory, memory);
@@ -313,8 +328,12 @@ Tensor TransformerSeq2Seq::step(DecoderState& base, const IntTensor& last_tokens
 void TransformerSeq2Seq::reorder(DecoderState& base, const std::vector<int64_t>& rows) {
   auto& s = state_of<TransformerState>(base, "TransformerSeq2Seq::reorder");
   const IntTensor index = as_index(rows);
-  s.src_mask = select_rows(s.src_mask, rows);  // also checks the range of rows
-  for (auto* list : {&s.memory_keys, &s.memory_values, &s.self_keys, &s.self_values})
+  if (!s.keeps_sentences(rows)) {  // (also checks the range of rows) the source side moves only then
+    s.src_mask = select_rows(s.src_mask, rows);
+    for (auto* list : {&s.memory_keys, &s.memory_values})
+      for (Tensor& t : *list) t = take_rows(t, index);
+  }
+  for (auto* list : {&s.self_keys, &s.self_values})
     for (Tensor& t : *list) t = take_rows(t, index);
   s.attention = take_rows(s.attention, index);
   s.rows = static_cast<int64_t>(rows.size());
@@ -390,6 +409,8 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const IntTensor& src, const IntT
   auto state = std::make_unique<RnnState>();
   Encoded enc = run_encoder(src, src_lengths);
   state->rows = src.size(0);
+  state->sentence.resize(state->rows);
+  std::iota(state->sentence.begin(), state->sentence.end(), int64_t{0});
   state->keys = attention->project_keys(enc.states);
   state->states = enc.states;
   state->mask = enc.mask;
@@ -414,8 +435,11 @@ Tensor RnnSeq2Seq::step(DecoderState& base, const IntTensor& last_tokens) {
 void RnnSeq2Seq::reorder(DecoderState& base, const std::vector<int64_t>& rows) {
   auto& s = state_of<RnnState>(base, "RnnSeq2Seq::reorder");
   const IntTensor index = as_index(rows);
-  s.mask = select_rows(s.mask, rows);  // also checks the range of rows
-  for (Tensor* t : {&s.states, &s.keys, &s.h, &s.c, &s.context, &s.attention}) *t = take_rows(*t, index);
+  if (!s.keeps_sentences(rows)) {  // (also checks the range of rows) the source side moves only then
+    s.mask = select_rows(s.mask, rows);
+    for (Tensor* t : {&s.states, &s.keys}) *t = take_rows(*t, index);
+  }
+  for (Tensor* t : {&s.h, &s.c, &s.context, &s.attention}) *t = take_rows(*t, index);
   s.rows = static_cast<int64_t>(rows.size());
 }
 

@@ -58,6 +58,13 @@ struct DecoderState {
   int64_t rows = 0;      // N: hypotheses decoded side by side (rows of every tensor below)
   int64_t steps = 0;     // tokens fed so far (the next token sits at position `steps`)
   ag::Tensor attention;  // (N, S): cross-attention weights of the last step (undefined before one)
+  /// The sentence of start()'s batch each row decodes. Rows of one sentence share its encoder
+  /// output, so a reorder that keeps every row's sentence (beams that split within a sentence)
+  /// leaves those tensors as they are.
+  std::vector<int64_t> sentence;
+
+  /// Sets `sentence` for a reorder to `rows`; true when every row keeps its sentence.
+  bool keeps_sentences(const std::vector<int64_t>& rows);
 };
 
 /// An encoder-decoder over right-padded id batches. src (B, S) holds source ids padded with kPad,
