@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
 
   // Training: forward, loss, backward, Adam step: what one step of imdb train does.
   double train_seconds = 0;
+  const double before_mb = static_cast<double>(ag::Storage::live_bytes()) / (1 << 20);  // model, batches
+  ag::Storage::reset_peak_bytes();
   for (int64_t i = 0; i < warmup + steps; ++i) {
     const Batch& b = batches[i % available];
     const auto start = clock::now();
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     if (i >= warmup) train_seconds += std::chrono::duration<double>(clock::now() - start).count();
   }
   const double training_rss = ag::bench::peak_rss_mb();
+  const double tensor_peak_mb = static_cast<double>(ag::Storage::peak_bytes()) / (1 << 20);
   double flops_per_token = 0;
   if (count_flops) {  // every batch has the same shape: one step tells
     const Batch& b = batches[warmup % available];
@@ -87,7 +90,9 @@ int main(int argc, char** argv) {
                                     {"train_tokens_per_s", tokens / train_seconds},
                                     {"eval_tokens_per_s", tokens / eval_seconds},
                                     {"train_flops_per_token", flops_per_token},
-                                    {"training_peak_rss_mb", training_rss}}
+                                    {"training_peak_rss_mb", training_rss},
+                                    {"tensors_before_training_mb", before_mb},
+                                    {"training_peak_tensors_mb", tensor_peak_mb}}
                          .dump());
   return 0;
 }

@@ -150,6 +150,8 @@ int main(int argc, char** argv) {
     const int64_t ignore = recipe.at("ignore_index").get<int64_t>();
     const double clip = recipe.at("clip").get<double>();
     double train_seconds = 0, tokens = 0;
+    const double before_mb = static_cast<double>(ag::Storage::live_bytes()) / (1 << 20);  // model, batches
+    ag::Storage::reset_peak_bytes();
     for (int64_t i = 0; i < warmup + steps; ++i) {
       const translate::Batch& b = batches[i % static_cast<int64_t>(batches.size())];
       const auto start = clock_type::now();
@@ -167,6 +169,7 @@ int main(int argc, char** argv) {
     }
 
     const double training_rss = ag::bench::peak_rss_mb();  // loading and the training steps
+    const double tensor_peak_mb = static_cast<double>(ag::Storage::peak_bytes()) / (1 << 20);
 
     // FLOPs per training token: the timed batches' forward and backward again, counted by ag::profile.
     double flops_per_token = 0;
@@ -215,6 +218,8 @@ int main(int argc, char** argv) {
                             {"train_flops_per_token", flops_per_token},
                             {"decode", decodes},
                             {"training_peak_rss_mb", training_rss},
+                            {"tensors_before_training_mb", before_mb},
+                            {"training_peak_tensors_mb", tensor_peak_mb},
                             {"peak_rss_mb", ag::bench::peak_rss_mb()}})
                            .dump());
     return 0;

@@ -25,12 +25,17 @@ class Storage {
 
   /// Bytes held by all live Storage objects (for leak tests and memory reports).
   static int64_t live_bytes();
+  /// The most live_bytes() has been since the process started or the last reset_peak_bytes()
+  /// (torch.cuda.max_memory_allocated, for the CPU's tensors).
+  static int64_t peak_bytes();
+  static void reset_peak_bytes();
 
  private:
   float* data_;
   int64_t size_;
   uint64_t version_ = 0;
   static std::atomic<int64_t> live_bytes_;
+  static std::atomic<int64_t> peak_bytes_;
 };
 
 }  // namespace ag
